@@ -1,0 +1,3 @@
+module github.com/imgproxy-team/imgproxy
+
+go 1.26

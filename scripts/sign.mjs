@@ -1,0 +1,696 @@
+// Reference signer for the imgproxy v1 URL contract (docs/DESIGN.md, sections 1 and 8).
+//
+// Dependency-free ES module for Node 20+. It produces byte-for-byte the same URLs as the Go
+// signer (`imgproxy sign`) and is checked against internal/urlsig/testdata/vectors.json.
+//
+// Library:
+//   import { sign, srcset, stringToSign } from "./sign.mjs";
+//   sign(keyHex, "photos/cat.jpg", { w: 400, fm: "webp" }, "https://img.example.com")
+//
+// Command line (the key comes from IMGPROXY_SIGNING_KEYS or --key-file, never an argument):
+//   node scripts/sign.mjs photos/cat.jpg w=400 fm=webp
+//   node scripts/sign.mjs photos/cat.jpg fm=webp --widths 320,640
+//   node scripts/sign.mjs --batch < lines.jsonl
+//
+// Error messages name the problem but never contain a signing key, and never echo parameter
+// values or object keys.
+
+import * as crypto from "node:crypto";
+import { readFileSync, realpathSync } from "node:fs";
+import process from "node:process";
+import { pathToFileURL } from "node:url";
+
+export const MIN_KEY_BYTES = 32;
+export const MAX_OBJECT_KEY_BYTES = 1024;
+export const DEFAULT_MAX_OUTPUT_DIM = 8192;
+
+/** Every parameter name of the v1 contract, sorted bytewise. `s` is not a parameter. */
+export const PARAM_NAMES = Object.freeze([
+  "auto", "bg", "blur", "dpr", "enlarge", "exp", "fit", "flip", "fm",
+  "h", "position", "q", "rot", "sharpen", "v", "w",
+]);
+const KNOWN = new Set(PARAM_NAMES);
+
+// ---------------------------------------------------------------------------------------------
+// Canonical encoding
+
+const HEX = "0123456789ABCDEF";
+const UNRESERVED = new Uint8Array(256);
+for (let c = 0; c < 256; c++) {
+  UNRESERVED[c] =
+    (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) ||
+    c === 0x2d || c === 0x2e || c === 0x5f || c === 0x7e
+      ? 1
+      : 0;
+}
+const ALL_UNRESERVED = /^[A-Za-z0-9._~-]*$/;
+
+/**
+ * Percent-encodes s byte by byte over its UTF-8 bytes: A-Z a-z 0-9 - . _ ~ stay literal, every
+ * other byte becomes %XX with upper-case hex. (encodeURIComponent differs: it leaves !'()* alone.)
+ */
+export function escapeComponent(s) {
+  if (ALL_UNRESERVED.test(s)) return s;
+  const bytes = Buffer.from(s, "utf8");
+  let out = "";
+  for (const b of bytes) {
+    out += UNRESERVED[b] ? String.fromCharCode(b) : "%" + HEX[b >> 4] + HEX[b & 15];
+  }
+  return out;
+}
+
+function compareBytewise(a, b) {
+  // Parameter names are ASCII, where UTF-16 order is byte order.
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation
+
+function fail(message) {
+  throw new Error(message);
+}
+
+const HEX_KEY = /^(?:[0-9a-fA-F]{2})+$/;
+let lastKeyHex = null;
+let lastKey = null;
+
+/** Decodes and checks a hex signing key. Messages never contain the key. */
+export function parseKeyHex(keyHex) {
+  return keyState(keyHex).key;
+}
+
+// The last key used, decoded, with its HMAC function: batch signing uses one key throughout.
+function keyState(keyHex) {
+  if (typeof keyHex !== "string") fail("signing key must be a hex string");
+  if (keyHex === lastKeyHex) return lastKey;
+  if (keyHex === "") fail("signing key is empty");
+  if (!HEX_KEY.test(keyHex)) {
+    fail("signing key must be hex (0-9, a-f) with an even number of digits");
+  }
+  const bytes = keyHex.length / 2;
+  if (bytes < MIN_KEY_BYTES) {
+    fail(`signing key is ${bytes} bytes, at least ${MIN_KEY_BYTES} are needed`);
+  }
+  const key = Buffer.from(keyHex, "hex");
+  lastKey = { key, mac: hmacFunction(key) };
+  lastKeyHex = keyHex;
+  return lastKey;
+}
+
+/**
+ * Returns msg => base64url_nopad(HMAC-SHA256(key, msg)). Where Node has the one-shot crypto.hash
+ * (20.12+), HMAC is built from it (RFC 2104: H(K^opad || H(K^ipad || msg))), which is about
+ * twice as fast as a createHmac per message; otherwise createHmac. Tests check both against each
+ * other and against the vectors.
+ */
+export function hmacFunction(key, { oneShot = typeof crypto.hash === "function" } = {}) {
+  if (!oneShot) {
+    const secret = crypto.createSecretKey(key);
+    return (msg) => crypto.createHmac("sha256", secret).update(msg, "utf8").digest("base64url");
+  }
+  const block = 64;
+  const k = key.length > block ? crypto.createHash("sha256").update(key).digest() : key;
+  let inner = Buffer.alloc(block + 4096, 0);
+  const outer = Buffer.alloc(block + 32, 0x5c);
+  inner.fill(0x36, 0, block);
+  for (let i = 0; i < k.length; i++) {
+    inner[i] ^= k[i];
+    outer[i] ^= k[i];
+  }
+  return (msg) => {
+    if (block + 3 * msg.length > inner.length) {
+      const bigger = Buffer.alloc(block + 3 * msg.length);
+      inner.copy(bigger, 0, 0, block);
+      inner = bigger;
+    }
+    const n = inner.write(msg, block, "utf8");
+    crypto.hash("sha256", inner.subarray(0, block + n), "buffer").copy(outer, block);
+    return crypto.hash("sha256", outer, "base64url");
+  };
+}
+
+function isWellFormed(s) {
+  if (typeof s.isWellFormed === "function") return s.isWellFormed();
+  return !/\p{Cs}/u.test(s);
+}
+
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\x00-\x1f\x7f]/;
+// An empty, "." or ".." segment; group 1 is the segment.
+const BAD_SEGMENT = /(?:^|\/)(\.{0,2})(?:\/|$)/;
+
+/** Checks an object key against the contract; throws an Error naming the problem. */
+export function checkObjectKey(objectKey) {
+  if (typeof objectKey !== "string") fail("object key must be a string");
+  if (objectKey === "") fail("object key is empty");
+  if (!isWellFormed(objectKey)) fail("object key is not well-formed Unicode (lone surrogate)");
+  const n = Buffer.byteLength(objectKey, "utf8");
+  if (n > MAX_OBJECT_KEY_BYTES) {
+    fail(`object key is ${n} bytes, more than ${MAX_OBJECT_KEY_BYTES}`);
+  }
+  const m = CONTROL.exec(objectKey);
+  if (m) {
+    const c = m[0].charCodeAt(0);
+    fail(`object key contains control byte 0x${c.toString(16).padStart(2, "0")}`);
+  }
+  const bad = BAD_SEGMENT.exec(objectKey);
+  if (bad) {
+    const seg = bad[1];
+    if (seg === "") fail("object key has an empty path segment (leading, trailing or double slash)");
+    fail(`object key has a "${seg}" path segment`);
+  }
+}
+
+const POSITIVE_INT = /^[1-9][0-9]*$/;
+const NON_NEGATIVE_INT = /^(?:0|[1-9][0-9]*)$/;
+// Canonical decimal: integer part without leading zeros, at most two decimals, no trailing zero.
+const DECIMAL = /^(0|[1-9][0-9]*)(?:\.([0-9]?[1-9]))?$/;
+const BG = /^[0-9a-f]{6}(?:[0-9a-f]{2})?$/;
+const VERSION = /^[A-Za-z0-9_-]{1,64}$/;
+// exp as the Go server parses it: unix seconds, at most 18 digits.
+const MAX_EXP_DIGITS = 18;
+
+/** Value of a canonical decimal in hundredths (BigInt), or null when not canonical. */
+function hundredths(v) {
+  const m = DECIMAL.exec(v);
+  if (!m) return null;
+  const frac = m[2] === undefined ? 0n : BigInt(m[2].padEnd(2, "0"));
+  return BigInt(m[1]) * 100n + frac;
+}
+
+function decimalRule(name, v, lo, hi, text) {
+  const x = hundredths(v);
+  if (x === null) {
+    fail(`parameter "${name}" must be a number ${text} with at most 2 decimals, ` +
+      `no sign, no leading or trailing zeros`);
+  }
+  if (x < lo || x > hi) fail(`parameter "${name}" must be ${text}`);
+}
+
+function oneOf(name, v, allowed) {
+  if (!allowed.includes(v)) {
+    fail(`parameter "${name}" must be ${allowed.length === 1 ? "" : "one of "}${allowed.join(", ")}`);
+  }
+}
+
+function describeName(name) {
+  // Echo an unknown name only when it is short and printable (a typo such as "width"); a long
+  // string could be something secret pasted in the wrong place.
+  return /^[\x21-\x7e]{1,12}$/.test(name) ? ` "${name}"` : " name";
+}
+
+function checkMaxOutputDim(options) {
+  const max = options?.maxOutputDim ?? DEFAULT_MAX_OUTPUT_DIM;
+  if (!Number.isSafeInteger(max) || max < 1) fail("maxOutputDim must be a positive integer");
+  return BigInt(max);
+}
+
+/**
+ * Converts params (an object of strings or numbers; undefined and null values are skipped) into
+ * a Map name -> string value, checks every name and value against the contract, and returns it.
+ */
+export function normalizeParams(params, options) {
+  const out = new Map();
+  if (params === undefined || params === null) return out;
+  if (typeof params !== "object" || Array.isArray(params)) {
+    fail("params must be an object of parameter names to values");
+  }
+  for (const name of Object.keys(params)) {
+    const raw = params[name];
+    if (raw === undefined || raw === null) continue;
+    if (name === "s") fail('parameter "s" is not allowed: the signer adds the signature');
+    if (!KNOWN.has(name)) fail(`unknown parameter${describeName(name)}`);
+    let v;
+    if (typeof raw === "string") {
+      v = raw;
+    } else if (typeof raw === "number") {
+      if (!Number.isFinite(raw)) fail(`parameter "${name}" must be a finite number`);
+      v = String(raw);
+    } else if (typeof raw === "bigint") {
+      v = String(raw);
+    } else {
+      fail(`parameter "${name}" must be a string or a number`);
+    }
+    if (v === "") fail(`parameter "${name}" has an empty value`);
+    out.set(name, v);
+  }
+  checkValues(out, checkMaxOutputDim(options));
+  return out;
+}
+
+function checkValues(p, maxDim) {
+  for (const [name, v] of p) {
+    switch (name) {
+      case "w":
+      case "h":
+        if (!POSITIVE_INT.test(v)) {
+          fail(`parameter "${name}" must be a whole number from 1, without sign or leading zeros`);
+        }
+        break;
+      case "dpr":
+        decimalRule(name, v, 100n, 400n, "from 1 to 4");
+        break;
+      case "fit":
+        oneOf(name, v, ["cover", "contain", "fill", "inside", "outside"]);
+        break;
+      case "position":
+        oneOf(name, v, ["center", "top", "right", "bottom", "left", "smart"]);
+        break;
+      case "enlarge":
+        oneOf(name, v, ["1"]);
+        break;
+      case "fm":
+        oneOf(name, v, ["jpg", "png", "webp", "avif", "gif"]);
+        break;
+      case "auto":
+        oneOf(name, v, ["format"]);
+        break;
+      case "q":
+        if (!POSITIVE_INT.test(v) || v.length > 3 || Number(v) > 100) {
+          fail(`parameter "q" must be a whole number from 1 to 100, without sign or leading zeros`);
+        }
+        break;
+      case "blur":
+        decimalRule(name, v, 30n, 10000n, "from 0.3 to 100");
+        break;
+      case "sharpen":
+        decimalRule(name, v, 30n, 1000n, "from 0.3 to 10");
+        break;
+      case "rot":
+        oneOf(name, v, ["90", "180", "270"]);
+        break;
+      case "flip":
+        oneOf(name, v, ["h", "v", "hv"]);
+        break;
+      case "bg":
+        if (!BG.test(v)) fail(`parameter "bg" must be 6 or 8 lower-case hex digits (RRGGBB or RRGGBBAA)`);
+        break;
+      case "v":
+        if (!VERSION.test(v)) fail(`parameter "v" must be 1 to 64 characters of A-Z a-z 0-9 _ -`);
+        break;
+      case "exp":
+        if (!NON_NEGATIVE_INT.test(v) || v.length > MAX_EXP_DIGITS) {
+          fail(`parameter "exp" must be unix seconds: a whole number without sign or leading ` +
+            `zeros, at most ${MAX_EXP_DIGITS} digits`);
+        }
+        break;
+      default:
+        fail(`unknown parameter${describeName(name)}`); // unreachable: names are checked first
+    }
+  }
+  // Limits apply to the product with dpr, rounded half up: floor((n * dpr100 + 50) / 100).
+  const dpr = p.has("dpr") ? hundredths(p.get("dpr")) : 100n;
+  for (const name of ["w", "h"]) {
+    if (!p.has(name)) continue;
+    const product = (BigInt(p.get(name)) * dpr + 50n) / 100n;
+    if (product > maxDim) {
+      fail(dpr === 100n
+        ? `parameter "${name}" must be at most ${maxDim} (max_output_dim)`
+        : `parameter "${name}" times dpr must be at most ${maxDim} (max_output_dim)`);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signing
+
+const PATH_UNRESERVED = /^[A-Za-z0-9._~/-]*$/;
+
+/** "/" + the object key with each segment escaped (the same as escaping with "/" kept literal). */
+function canonicalPath(objectKey) {
+  if (PATH_UNRESERVED.test(objectKey)) return "/" + objectKey;
+  let out = "/";
+  for (const b of Buffer.from(objectKey, "utf8")) {
+    out += b === 0x2f || UNRESERVED[b] ? String.fromCharCode(b) : "%" + HEX[b >> 4] + HEX[b & 15];
+  }
+  return out;
+}
+
+function canonicalQuery(p) {
+  const names = p.size === 1 ? [...p.keys()] : [...p.keys()].sort(compareBytewise);
+  let out = "";
+  for (const name of names) {
+    out += (out === "" ? "" : "&") + name + "=" + escapeComponent(p.get(name));
+  }
+  return out;
+}
+
+function toSign(objectKey, p) {
+  checkObjectKey(objectKey);
+  const path = canonicalPath(objectKey);
+  return p.size === 0 ? path : path + "?" + canonicalQuery(p);
+}
+
+function normalizeBaseUrl(baseUrl) {
+  if (baseUrl === undefined || baseUrl === null) return "";
+  if (typeof baseUrl !== "string") fail("base URL must be a string");
+  return baseUrl.replace(/\/+$/, "");
+}
+
+function signNormalized(state, objectKey, p, base) {
+  const sts = toSign(objectKey, p);
+  const s = state.mac(sts);
+  return base + sts + (p.size === 0 ? "?s=" : "&s=") + s;
+}
+
+/**
+ * The string to sign: the canonical path, plus "?" and the canonical query (without s) when
+ * there are parameters. Parameters are validated like sign() does.
+ */
+export function stringToSign(objectKey, params, options) {
+  return toSign(objectKey, normalizeParams(params, options));
+}
+
+/**
+ * Returns the signed URL: baseUrl (trailing slashes removed) + canonical path + "?" + canonical
+ * query + "&s=" + signature, or "?s=" + signature when there are no parameters.
+ * options: { maxOutputDim } (server configuration transform.max_output_dim, default 8192).
+ */
+export function sign(keyHex, objectKey, params, baseUrl = "", options = undefined) {
+  const state = keyState(keyHex);
+  const base = normalizeBaseUrl(baseUrl);
+  return signNormalized(state, objectKey, normalizeParams(params, options), base);
+}
+
+/** Height for width wi keeping the aspect ratio h:w, rounded half up, at least 1. */
+function scaledHeight(h, w, wi) {
+  const x = (2n * h * wi + w) / (2n * w);
+  return x < 1n ? 1n : x;
+}
+
+/**
+ * Returns a srcset value "URL1 320w, URL2 640w": one signed URL per width, with w replaced by
+ * that width (and h scaled to keep the aspect ratio of the given w and h).
+ */
+export function srcset(keyHex, objectKey, params, widths, baseUrl = "", options = undefined) {
+  const state = keyState(keyHex);
+  const base = normalizeBaseUrl(baseUrl);
+  const p = normalizeParams(params, options);
+  checkObjectKey(objectKey);
+  if (!Array.isArray(widths) || widths.length === 0) {
+    fail("widths must be a non-empty list of positive whole numbers");
+  }
+  for (const wi of widths) {
+    if (!Number.isSafeInteger(wi) || wi < 1) fail("widths must be positive whole numbers");
+  }
+  const hasH = p.has("h");
+  if (hasH && !p.has("w")) fail("widths with h need w to keep the aspect ratio");
+  const w = hasH ? BigInt(p.get("w")) : 0n;
+  const h = hasH ? BigInt(p.get("h")) : 0n;
+  const maxDim = checkMaxOutputDim(options);
+  const parts = [];
+  for (const wi of widths) {
+    const q = new Map(p);
+    q.set("w", String(wi));
+    if (hasH) q.set("h", String(scaledHeight(h, w, BigInt(wi))));
+    try {
+      checkValues(q, maxDim);
+    } catch (e) {
+      fail(`width ${wi}: ${e.message}`);
+    }
+    parts.push(signNormalized(state, objectKey, q, base) + " " + wi + "w");
+  }
+  return parts.join(", ");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Command line
+
+const USAGE = `usage:
+  node scripts/sign.mjs [flags] OBJECT_KEY [name=value ...]
+  node scripts/sign.mjs [flags] --batch < lines.jsonl
+
+Prints a signed URL; with --widths, a srcset value. With --batch, reads JSON lines
+  {"key": "photos/cat.jpg", "params": {"w": "400"}, "widths": [320, 640]}
+from stdin ("params" and "widths" optional) and writes one JSON line per input line, in order:
+  {"key": ..., "url": ..., "srcset": ...}  or  {"key": ..., "error": ...}
+
+The signing key is the first of IMGPROXY_SIGNING_KEYS (comma-separated hex), or the first key in
+--key-file. It is never accepted as an argument.
+
+flags:
+  --key-file PATH        file of hex keys, comma or newline separated, # comment lines
+  --base-url URL         prefix for the URLs (default: IMGPROXY_SIGNING_BASE_URL, else paths only)
+  --widths W1,W2,...     print a srcset value with one URL per width
+  --max-output-dim N     server's transform.max_output_dim
+                         (default: IMGPROXY_TRANSFORM_MAX_OUTPUT_DIM, else ${DEFAULT_MAX_OUTPUT_DIM})
+  --batch                JSON lines in, JSON lines out
+  -h, --help             show this help
+`;
+
+class UsageError extends Error {}
+
+function parseArgs(argv) {
+  const opts = { positional: [], batch: false, help: false };
+  const withValue = new Set(["--key-file", "--base-url", "--widths", "--max-output-dim"]);
+  let i = 0;
+  while (i < argv.length) {
+    const arg = argv[i++];
+    if (arg === "--") {
+      opts.positional.push(...argv.slice(i));
+      break;
+    }
+    if (!arg.startsWith("-") || arg === "-") {
+      opts.positional.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf("=");
+    const flag = eq >= 0 ? arg.slice(0, eq) : arg;
+    if (flag === "--key" || flag === "-k" || flag === "--signing-key" || flag === "--keys") {
+      throw new UsageError(
+        "the signing key is not accepted as an argument: set IMGPROXY_SIGNING_KEYS or use --key-file");
+    }
+    if (flag === "--batch" || flag === "--help" || flag === "-h") {
+      if (eq >= 0) throw new UsageError(`${flag} takes no value`);
+      if (flag === "--batch") opts.batch = true;
+      else opts.help = true;
+      continue;
+    }
+    if (!withValue.has(flag)) {
+      throw new UsageError(`unknown flag ${/^-[-A-Za-z0-9]{1,30}$/.test(flag) ? flag : ""}`.trim());
+    }
+    let value;
+    if (eq >= 0) value = arg.slice(eq + 1);
+    else if (i < argv.length) value = argv[i++];
+    else throw new UsageError(`${flag} needs a value`);
+    const field = { "--key-file": "keyFile", "--base-url": "baseUrl", "--widths": "widths",
+      "--max-output-dim": "maxOutputDim" }[flag];
+    if (opts[field] !== undefined) throw new UsageError(`${flag} given twice`);
+    opts[field] = value;
+  }
+  return opts;
+}
+
+/** Splits a list of hex keys (commas or newlines; `#` comment lines ignored) into its entries. */
+export function splitKeys(text) {
+  return text
+    .replace(/^\uFEFF/, "")
+    .split(/\r?\n|\r/)
+    .filter((line) => !line.trim().startsWith("#"))
+    .flatMap((line) => line.split(","))
+    .map((k) => k.trim())
+    .filter((k) => k !== "");
+}
+
+function loadKeys(opts, env) {
+  let keys;
+  let source;
+  if (opts.keyFile !== undefined) {
+    source = "key file";
+    let text;
+    try {
+      text = readFileSync(opts.keyFile, "utf8");
+    } catch (e) {
+      throw new Error(`cannot read key file: ${e.code ?? "error"}`);
+    }
+    keys = splitKeys(text);
+  } else if (env.IMGPROXY_SIGNING_KEYS !== undefined && env.IMGPROXY_SIGNING_KEYS.trim() !== "") {
+    source = "IMGPROXY_SIGNING_KEYS";
+    keys = env.IMGPROXY_SIGNING_KEYS.split(",").map((k) => k.trim()).filter((k) => k !== "");
+  } else {
+    throw new Error("no signing key: set IMGPROXY_SIGNING_KEYS or use --key-file");
+  }
+  if (keys.length === 0) throw new Error(`no signing key in ${source}`);
+  // Every configured key must be valid (the server refuses to start otherwise); report by position.
+  keys.forEach((k, i) => {
+    try {
+      parseKeyHex(k);
+    } catch (e) {
+      throw new Error(`${source}: key ${i + 1}: ${e.message}`);
+    }
+  });
+  return keys;
+}
+
+function parsePositiveInt(text, what) {
+  if (!POSITIVE_INT.test(text) || !Number.isSafeInteger(Number(text))) {
+    throw new UsageError(`${what} must be a positive whole number`);
+  }
+  return Number(text);
+}
+
+function parseWidths(text) {
+  const parts = text.split(",").map((s) => s.trim());
+  if (parts.length === 0 || parts.some((s) => s === "")) {
+    throw new UsageError("--widths must be a comma-separated list of positive whole numbers");
+  }
+  return parts.map((s) => parsePositiveInt(s, "every width in --widths"));
+}
+
+function parseParamArgs(args) {
+  const params = Object.create(null);
+  for (const [i, arg] of args.entries()) {
+    const eq = arg.indexOf("=");
+    if (eq <= 0) throw new UsageError(`argument ${i + 2}: parameters are written name=value`);
+    const name = arg.slice(0, eq);
+    if (Object.hasOwn(params, name)) throw new UsageError(`parameter${describeName(name)} given twice`);
+    params[name] = arg.slice(eq + 1);
+  }
+  return params;
+}
+
+/** Signs one batch line; returns the output object. */
+function signBatchLine(line, ctx) {
+  let obj;
+  try {
+    obj = JSON.parse(line);
+  } catch {
+    return { key: "", error: "invalid JSON" };
+  }
+  if (obj === null || typeof obj !== "object" || Array.isArray(obj)) {
+    return { key: "", error: "line must be a JSON object" };
+  }
+  const key = typeof obj.key === "string" ? obj.key : "";
+  try {
+    for (const field of Object.keys(obj)) {
+      if (field !== "key" && field !== "params" && field !== "widths") {
+        fail(`unknown field${describeName(field)} (want key, params, widths)`);
+      }
+    }
+    if (typeof obj.key !== "string") fail('"key" must be a string (the object key)');
+    const params = obj.params ?? {};
+    const url = sign(ctx.keyHex, key, params, ctx.baseUrl, ctx.options);
+    if (obj.widths === undefined || obj.widths === null) return { key, url };
+    return { key, url, srcset: srcset(ctx.keyHex, key, params, obj.widths, ctx.baseUrl, ctx.options) };
+  } catch (e) {
+    return { key, error: e.message };
+  }
+}
+
+// A blank line (JSON whitespace only) is skipped and produces no output line.
+const BLANK = /^[ \t\r]*$/;
+
+async function runBatch(ctx, stdin, stdout) {
+  let ok = true;
+  let out = [];
+  let outLen = 0;
+  const flush = async () => {
+    if (out.length === 0) return;
+    const chunk = out.join("");
+    out = [];
+    outLen = 0;
+    if (!stdout.write(chunk)) {
+      await new Promise((resolve) => stdout.once("drain", resolve));
+    }
+  };
+  // Returns true when enough output is buffered to be written.
+  const handle = (line) => {
+    // Lines end at "\n"; a "\r" before it is dropped (as Go's bufio.Scanner does).
+    if (line.endsWith("\r")) line = line.slice(0, -1);
+    if (BLANK.test(line)) return false;
+    const result = signBatchLine(line, ctx);
+    if (result.error !== undefined) {
+      ok = false;
+      result.error = ctx.redact(result.error);
+    }
+    const text = JSON.stringify(result) + "\n";
+    out.push(text);
+    outLen += text.length;
+    return outLen >= 1 << 16;
+  };
+  stdin.setEncoding("utf8");
+  let pending = "";
+  for await (const chunk of stdin) {
+    pending += chunk;
+    let start = 0;
+    let nl;
+    while ((nl = pending.indexOf("\n", start)) >= 0) {
+      if (handle(pending.slice(start, nl))) await flush();
+      start = nl + 1;
+    }
+    pending = pending.slice(start);
+  }
+  if (pending !== "") handle(pending);
+  await flush();
+  return ok;
+}
+
+function makeRedactor(keys) {
+  const patterns = keys.map((k) => new RegExp(k, "gi")); // keys are validated hex: no metacharacters
+  return (msg) => patterns.reduce((m, re) => m.replace(re, "[redacted]"), String(msg));
+}
+
+/** Runs the command line; returns the exit code. */
+export async function main(argv, { env = process.env, stdin = process.stdin, stdout = process.stdout,
+  stderr = process.stderr } = {}) {
+  let redact = (m) => m;
+  try {
+    const opts = parseArgs(argv);
+    if (opts.help) {
+      stdout.write(USAGE);
+      return 0;
+    }
+    if (opts.batch && (opts.positional.length > 0 || opts.widths !== undefined)) {
+      throw new UsageError("--batch reads everything from stdin: no object key, parameters or --widths");
+    }
+    if (!opts.batch && opts.positional.length === 0) throw new UsageError("missing object key");
+    let maxOutputDim = DEFAULT_MAX_OUTPUT_DIM;
+    if (opts.maxOutputDim !== undefined) {
+      maxOutputDim = parsePositiveInt(opts.maxOutputDim, "--max-output-dim");
+    } else if (env.IMGPROXY_TRANSFORM_MAX_OUTPUT_DIM !== undefined &&
+               env.IMGPROXY_TRANSFORM_MAX_OUTPUT_DIM.trim() !== "") {
+      maxOutputDim = parsePositiveInt(env.IMGPROXY_TRANSFORM_MAX_OUTPUT_DIM.trim(),
+        "IMGPROXY_TRANSFORM_MAX_OUTPUT_DIM");
+    }
+    const widths = opts.widths === undefined ? undefined : parseWidths(opts.widths);
+    const params = opts.batch ? undefined : parseParamArgs(opts.positional.slice(1));
+    const keys = loadKeys(opts, env);
+    redact = makeRedactor(keys);
+    const ctx = {
+      keyHex: keys[0],
+      baseUrl: opts.baseUrl ?? env.IMGPROXY_SIGNING_BASE_URL ?? "",
+      options: { maxOutputDim },
+      redact,
+    };
+    if (opts.batch) return (await runBatch(ctx, stdin, stdout)) ? 0 : 1;
+    const objectKey = opts.positional[0];
+    const line = widths === undefined
+      ? sign(ctx.keyHex, objectKey, params, ctx.baseUrl, ctx.options)
+      : srcset(ctx.keyHex, objectKey, params, widths, ctx.baseUrl, ctx.options);
+    stdout.write(line + "\n");
+    return 0;
+  } catch (e) {
+    stderr.write(`sign: ${redact(e.message)}\n`);
+    if (e instanceof UsageError) stderr.write("\n" + USAGE);
+    return 1;
+  }
+}
+
+function isMain() {
+  if (!process.argv[1]) return false;
+  try {
+    return import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
+  } catch {
+    return false;
+  }
+}
+
+if (isMain()) {
+  process.stdout.on("error", (e) => {
+    // A closed pipe (sign ... | head) is not worth a stack trace.
+    if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+  process.exitCode = await main(process.argv.slice(2));
+}
