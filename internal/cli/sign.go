@@ -1,0 +1,188 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/imgproxy-team/imgproxy/internal/config"
+	"github.com/imgproxy-team/imgproxy/internal/params"
+	"github.com/imgproxy-team/imgproxy/internal/sign"
+	"github.com/imgproxy-team/imgproxy/internal/urlsig"
+)
+
+// paramFlags are the sign flags that set URL parameters, named as the
+// parameters are except where a name would be cryptic on a command line.
+var paramFlags = []struct {
+	param, flag, short, usage string
+}{
+	{"w", "w", "w", "width of the target box, in CSS pixels"},
+	{"h", "h", "h", "height of the target box, in CSS pixels"},
+	{"dpr", "dpr", "", "device pixel ratio, 1 to 4 (multiplies w and h)"},
+	{"fit", "fit", "", "cover, contain, fill, inside or outside"},
+	{"position", "position", "", "part kept by a cover crop: center, top, right, bottom, left or smart"},
+	{"fm", "fm", "", "output format: jpg, png, webp, avif or gif"},
+	{"auto", "auto", "", `"format": pick avif or webp by the browser's Accept header`},
+	{"q", "q", "q", "quality, 1 to 100"},
+	{"blur", "blur", "", "Gaussian blur sigma, 0.3 to 100"},
+	{"sharpen", "sharpen", "", "sharpen sigma, 0.3 to 10"},
+	{"rot", "rot", "", "rotation: 90, 180 or 270"},
+	{"flip", "flip", "", "mirror: h, v or hv"},
+	{"bg", "bg", "", "background, RRGGBB or RRGGBBAA in lower-case hex"},
+	{"v", "v", "", "version tag of the original (changes the URL when the original changes)"},
+}
+
+func newSignCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "sign KEY [flags]",
+		Short: "Print a signed URL, a srcset, or <picture> markup for an object key",
+		Long: `Print a signed URL for the object KEY with the given parameters.
+
+  imgproxy sign photos/cat.jpg -w 400 --fm webp
+  imgproxy sign photos/cat.jpg --fm webp --widths 320,640,1280
+  imgproxy sign photos/cat.jpg -w 800 -h 600 --widths 400,800 --picture --alt "A cat"
+  imgproxy sign --batch < images.jsonl > urls.jsonl
+
+The signing key comes from the configuration (signing.keys), the environment
+(IMGPROXY_SIGNING_KEYS) or --key-file, never from a flag value. Parameters are
+validated exactly as the server does: what it would refuse, sign refuses.`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			batch, _ := cmd.Flags().GetBool("batch")
+			if batch && len(args) > 0 {
+				return errors.New("--batch reads object keys from stdin: give no KEY")
+			}
+			if !batch && len(args) != 1 {
+				return errors.New("want exactly one object KEY (or --batch)")
+			}
+			return nil
+		},
+		RunE: runSign,
+	}
+	f := cmd.Flags()
+	f.Bool("help", false, "help for sign") // no -h: it is the height
+	for _, p := range paramFlags {
+		f.StringP(p.flag, p.short, "", p.usage)
+	}
+	f.Bool("enlarge", false, "allow output larger than the original")
+	f.String("expires", "", "add exp: a duration from now (24h, 30m) or an RFC 3339 time")
+	f.String("widths", "", "print a srcset over these widths, e.g. 320,640,1280")
+	f.Bool("picture", false, "print <picture> markup with AVIF and WebP sources and an <img> fallback")
+	f.String("sizes", "", "sizes attribute for --picture")
+	f.String("alt", "", "alt text for --picture")
+	f.Bool("batch", false, "read JSON lines from stdin, write one JSON line per input line")
+	f.String("key-file", "", "file holding the signing keys (overrides signing.keys)")
+	f.String("base-url", "", "prefix of printed URLs, e.g. https://img.example.com")
+	return cmd
+}
+
+func runSign(cmd *cobra.Command, args []string) error {
+	cfg, err := loadConfig(cmd, map[string]string{
+		"signing.key_file": "key-file",
+		"signing.base_url": "base-url",
+	})
+	if err != nil {
+		return err
+	}
+	s, err := newSigner(cfg)
+	if err != nil {
+		return err
+	}
+	f := cmd.Flags()
+	var extra []urlsig.Param
+	if e, _ := f.GetString("expires"); e != "" {
+		exp, err := parseExpires(e, time.Now())
+		if err != nil {
+			return err
+		}
+		extra = append(extra, urlsig.Param{Name: "exp", Value: strconv.FormatInt(exp, 10)})
+	}
+
+	if batch, _ := f.GetBool("batch"); batch {
+		failed, err := s.Batch(cmd.InOrStdin(), cmd.OutOrStdout(), extra)
+		if err != nil {
+			return err
+		}
+		if failed > 0 {
+			fmt.Fprintf(cmd.ErrOrStderr(), "imgproxy: %d line(s) failed\n", failed)
+			return exitError{1}
+		}
+		return nil
+	}
+
+	ps := extra
+	for _, p := range paramFlags {
+		if v, _ := f.GetString(p.flag); f.Changed(p.flag) {
+			ps = append(ps, urlsig.Param{Name: p.param, Value: v})
+		}
+	}
+	if enlarge, _ := f.GetBool("enlarge"); enlarge {
+		ps = append(ps, urlsig.Param{Name: "enlarge", Value: "1"})
+	}
+	var widths []int
+	if w, _ := f.GetString("widths"); w != "" {
+		if widths, err = sign.ParseWidths(w); err != nil {
+			return err
+		}
+	}
+
+	key := args[0]
+	var out string
+	switch picture, _ := f.GetBool("picture"); {
+	case picture:
+		sizes, _ := f.GetString("sizes")
+		alt, _ := f.GetString("alt")
+		out, err = s.Picture(key, ps, sign.PictureOptions{Widths: widths, Sizes: sizes, Alt: alt})
+	case f.Changed("sizes") || f.Changed("alt"):
+		return errors.New("--sizes and --alt are for --picture")
+	case widths != nil:
+		out, err = s.Srcset(key, ps, widths)
+	default:
+		out, err = s.URL(key, ps)
+	}
+	if err != nil {
+		return err
+	}
+	if out[len(out)-1] != '\n' {
+		out += "\n"
+	}
+	_, err = fmt.Fprint(cmd.OutOrStdout(), out)
+	return err
+}
+
+// newSigner builds the signer from the configuration.
+func newSigner(cfg *config.Config) (*sign.Signer, error) {
+	if len(cfg.Signing.Keys) == 0 {
+		return nil, errors.New("no signing key: set IMGPROXY_SIGNING_KEYS, signing.keys in the configuration, or --key-file (imgproxy keygen makes one)")
+	}
+	ring, err := urlsig.NewKeyRing(cfg.Signing.Keys)
+	if err != nil {
+		return nil, err
+	}
+	return &sign.Signer{
+		Ring:    ring,
+		BaseURL: cfg.Signing.BaseURL,
+		Limits:  params.Limits{MaxOutputDim: cfg.Transform.MaxOutputDim},
+	}, nil
+}
+
+// parseExpires turns --expires (a duration from now, or an RFC 3339 time)
+// into unix seconds.
+func parseExpires(s string, now time.Time) (int64, error) {
+	if d, err := time.ParseDuration(s); err == nil {
+		if d <= 0 {
+			return 0, fmt.Errorf("--expires: want a positive duration, got %q", s)
+		}
+		return now.Add(d).Unix(), nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return 0, fmt.Errorf("--expires: want a duration like 24h or an RFC 3339 time like 2027-01-01T00:00:00Z, got %q", s)
+	}
+	if !t.After(now) {
+		return 0, fmt.Errorf("--expires: %s is in the past", s)
+	}
+	return t.Unix(), nil
+}

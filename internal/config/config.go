@@ -1,0 +1,80 @@
+// Package config owns the configuration: every key with its default, loading
+// from a YAML file, IMGPROXY_* environment variables and flags (each
+// overriding the one before), and validation into a plain Config struct.
+package config
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Config is the whole configuration, validated, with defaults applied.
+type Config struct {
+	Server    Server
+	Signing   Signing
+	Origin    Origin
+	Cache     Cache
+	Transform Transform
+	HTTP      HTTP
+	Log       Log
+}
+
+// Server is the HTTP listeners.
+type Server struct {
+	Addr      string
+	AdminAddr string
+}
+
+// Signing is the signing key ring and the base URL `sign` prefixes.
+type Signing struct {
+	// Keys are the raw keys; the first signs, all verify. Empty when none
+	// is configured (serve and sign refuse to run; verify explains).
+	Keys    [][]byte
+	KeyFile string
+	BaseURL string
+}
+
+// Origin is where originals come from: a local directory or an S3 bucket.
+type Origin struct {
+	Dir      string
+	S3       S3
+	MaxBytes int64
+	Timeout  time.Duration
+}
+
+// S3 is an S3-compatible bucket.
+type S3 struct {
+	Bucket          string
+	Prefix          string
+	Region          string
+	Endpoint        string
+	PathStyle       bool
+	AccessKeyID     string
+	SecretAccessKey string
+}
+
+// Cache is the two cache tiers.
+type Cache struct {
+	MemorySize int64
+	DiskDir    string
+	DiskSize   int64
+}
+
+// Transform is the image processing limits and pool.
+type Transform struct {
+	Workers         int
+	Queue           int
+	MaxSourcePixels int64
+	MaxOutputDim    int
+}
+
+// HTTP is response header policy.
+type HTTP struct {
+	CacheControl string
+}
+
+// Log is the logger's level and format.
+type Log struct {
+	Level  slog.Level
+	Format string // "text" or "json"
+}

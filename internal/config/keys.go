@@ -1,0 +1,158 @@
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// field is one configuration key: its default (in the same spelling a user
+// would write) and how to store a value into the Config.
+type field struct {
+	key string
+	def string
+	set func(string) error
+}
+
+// fields lists every key. It is the one place a key is declared; the
+// environment variable is IMGPROXY_ plus the key in upper case with dots as
+// underscores.
+func (c *Config) fields() []field {
+	return []field{
+		{"server.addr", ":8080", str(&c.Server.Addr)},
+		{"server.admin_addr", "127.0.0.1:9090", str(&c.Server.AdminAddr)},
+
+		{"signing.keys", "", hexKeys(&c.Signing.Keys)},
+		{"signing.key_file", "", str(&c.Signing.KeyFile)},
+		{"signing.base_url", "", str(&c.Signing.BaseURL)},
+
+		{"origin.dir", "", str(&c.Origin.Dir)},
+		{"origin.s3.bucket", "", str(&c.Origin.S3.Bucket)},
+		{"origin.s3.prefix", "", str(&c.Origin.S3.Prefix)},
+		{"origin.s3.region", "us-east-1", str(&c.Origin.S3.Region)},
+		{"origin.s3.endpoint", "", str(&c.Origin.S3.Endpoint)},
+		{"origin.s3.path_style", "false", boolean(&c.Origin.S3.PathStyle)},
+		{"origin.s3.access_key_id", "", str(&c.Origin.S3.AccessKeyID)},
+		{"origin.s3.secret_access_key", "", str(&c.Origin.S3.SecretAccessKey)},
+		{"origin.max_bytes", "50MiB", size(&c.Origin.MaxBytes, 1)},
+		{"origin.timeout", "10s", duration(&c.Origin.Timeout)},
+
+		{"cache.memory.size", "256MiB", size(&c.Cache.MemorySize, 0)},
+		{"cache.disk.dir", "", str(&c.Cache.DiskDir)},
+		{"cache.disk.size", "10GiB", size(&c.Cache.DiskSize, 1)},
+
+		{"transform.workers", "0", integer(&c.Transform.Workers, 0, 1024)},
+		{"transform.queue", "64", integer(&c.Transform.Queue, 0, 1<<20)},
+		{"transform.max_source_pixels", "50000000", int64Range(&c.Transform.MaxSourcePixels, 1, 1<<40)},
+		{"transform.max_output_dim", "8192", integer(&c.Transform.MaxOutputDim, 1, 1<<16)},
+
+		{"http.cache_control", "public, max-age=31536000, immutable", str(&c.HTTP.CacheControl)},
+
+		{"log.level", "info", logLevel(&c.Log.Level)},
+		{"log.format", "text", oneOf(&c.Log.Format, "text", "json")},
+	}
+}
+
+// Keys returns every configuration key with its default, in declaration order.
+func Keys() [][2]string {
+	var c Config
+	var out [][2]string
+	for _, f := range c.fields() {
+		out = append(out, [2]string{f.key, f.def})
+	}
+	return out
+}
+
+// EnvName returns the environment variable that sets key.
+func EnvName(key string) string {
+	return "IMGPROXY_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
+func str(p *string) func(string) error {
+	return func(s string) error { *p = s; return nil }
+}
+
+func boolean(p *bool) func(string) error {
+	return func(s string) error {
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return fmt.Errorf("want true or false, got %q", s)
+		}
+		*p = b
+		return nil
+	}
+}
+
+func integer(p *int, lo, hi int) func(string) error {
+	return func(s string) error {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < lo || n > hi {
+			return fmt.Errorf("want an integer from %d to %d, got %q", lo, hi, s)
+		}
+		*p = n
+		return nil
+	}
+}
+
+func int64Range(p *int64, lo, hi int64) func(string) error {
+	return func(s string) error {
+		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+		if err != nil || n < lo || n > hi {
+			return fmt.Errorf("want an integer from %d to %d, got %q", lo, hi, s)
+		}
+		*p = n
+		return nil
+	}
+}
+
+func size(p *int64, min int64) func(string) error {
+	return func(s string) error {
+		n, err := ParseSize(s)
+		if err != nil {
+			return err
+		}
+		if n < min {
+			return fmt.Errorf("want at least %d bytes, got %q", min, s)
+		}
+		*p = n
+		return nil
+	}
+}
+
+func duration(p *time.Duration) func(string) error {
+	return func(s string) error {
+		d, err := time.ParseDuration(strings.TrimSpace(s))
+		if err != nil || d <= 0 {
+			return fmt.Errorf("want a positive duration like 30s or 2m, got %q", s)
+		}
+		*p = d
+		return nil
+	}
+}
+
+func logLevel(p *slog.Level) func(string) error {
+	return func(s string) error {
+		if err := p.UnmarshalText([]byte(s)); err != nil {
+			return fmt.Errorf("want debug, info, warn or error, got %q", s)
+		}
+		return nil
+	}
+}
+
+func oneOf(p *string, choices ...string) func(string) error {
+	return func(s string) error {
+		for _, c := range choices {
+			if s == c {
+				*p = s
+				return nil
+			}
+		}
+		return fmt.Errorf("want one of %s, got %q", strings.Join(choices, ", "), s)
+	}
+}
+
+// defaultWorkers is the worker count when transform.workers is 0.
+func defaultWorkers() int { return runtime.NumCPU() }

@@ -1,0 +1,247 @@
+package sign
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+
+	"golang.org/x/net/html"
+
+	"github.com/imgproxy-team/imgproxy/internal/params"
+	"github.com/imgproxy-team/imgproxy/internal/urlsig"
+)
+
+const vectorKey = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+
+func newSigner(t testing.TB, base string) *Signer {
+	t.Helper()
+	k, _ := hex.DecodeString(vectorKey)
+	ring, err := urlsig.NewKeyRing([][]byte{k})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Signer{Ring: ring, BaseURL: base, Limits: params.DefaultLimits}
+}
+
+func ps(kv ...string) []urlsig.Param {
+	var out []urlsig.Param
+	for i := 0; i < len(kv); i += 2 {
+		out = append(out, urlsig.Param{Name: kv[i], Value: kv[i+1]})
+	}
+	return out
+}
+
+func TestURL(t *testing.T) {
+	s := newSigner(t, "https://img.example.com")
+	got, err := s.URL("photos/cat.jpg", ps("w", "400", "fm", "webp", "q", "80"))
+	want := "https://img.example.com/photos/cat.jpg?fm=webp&q=80&w=400&s=J0dnIbFpJJyLFhQ9RGshlmd6fVuxPMFxZEu7VhCMo3k"
+	if err != nil || got != want {
+		t.Errorf("got %q, %v", got, err)
+	}
+	// Whatever the server would answer 400, sign refuses.
+	for _, bad := range [][]urlsig.Param{
+		ps("w", "0"), ps("w", "8193"), ps("w", "5000", "dpr", "2"), ps("fit", "crop"),
+		ps("q", "080"), ps("r", "1"), ps("s", "x"), ps("bg", "FFFFFF"), ps("w", ""),
+	} {
+		if u, err := s.URL("a.jpg", bad); err == nil {
+			t.Errorf("%v signed: %s", bad, u)
+		}
+	}
+	if _, err := s.URL("a//b.jpg", nil); !errors.Is(err, urlsig.ErrNotCanonical) {
+		t.Errorf("bad key: %v", err)
+	}
+}
+
+func TestSrcset(t *testing.T) {
+	s := newSigner(t, "")
+	got, err := s.Srcset("a.jpg", ps("fm", "webp"), []int{320, 640})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u320, _ := s.URL("a.jpg", ps("fm", "webp", "w", "320"))
+	u640, _ := s.URL("a.jpg", ps("fm", "webp", "w", "640"))
+	if want := u320 + " 320w, " + u640 + " 640w"; got != want {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+	// h scales with the width: 400x300 at 320 wide is 320x240.
+	got, err = s.Srcset("a.jpg", ps("w", "400", "h", "300"), []int{320, 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(got, "h=240&w=320&") || !strings.Contains(got, "h=2&w=3&") {
+		t.Errorf("h not scaled: %s", got)
+	}
+	if _, err := s.Srcset("a.jpg", ps("h", "300"), []int{320}); err == nil {
+		t.Error("h without w accepted")
+	}
+	if _, err := s.Srcset("a.jpg", nil, []int{320, 9000}); err == nil {
+		t.Error("width over max_output_dim accepted")
+	}
+	for in, want := range map[[3]int]int{{300, 400, 320}: 240, {1, 1000, 1}: 1, {3, 2, 1}: 2, {5, 4, 2}: 3} {
+		if got := ScaleHeight(in[0], in[1], in[2]); got != want {
+			t.Errorf("ScaleHeight%v = %d, want %d", in, got, want)
+		}
+	}
+}
+
+func TestPicture(t *testing.T) {
+	s := newSigner(t, "https://img.example.com")
+	alt := `A "cat" <b>&</b> 'dog'`
+	out, err := s.Picture("photos/cat & dog.jpg", ps("w", "800", "h", "600"),
+		PictureOptions{Widths: []int{400, 800}, Sizes: "(max-width: 800px) 100vw, 800px", Alt: alt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Parse it as a browser would and check every attribute survives.
+	type el struct {
+		name  string
+		attrs map[string]string
+	}
+	var els []el
+	z := html.NewTokenizer(strings.NewReader(out))
+	for {
+		tt := z.Next()
+		if tt == html.ErrorToken {
+			break
+		}
+		if tt != html.StartTagToken && tt != html.SelfClosingTagToken {
+			continue
+		}
+		tok := z.Token()
+		e := el{tok.Data, map[string]string{}}
+		for _, a := range tok.Attr {
+			if _, dup := e.attrs[a.Key]; dup {
+				t.Errorf("duplicate attribute %s", a.Key)
+			}
+			e.attrs[a.Key] = a.Val
+		}
+		els = append(els, e)
+	}
+	if len(els) != 4 || els[0].name != "picture" || els[1].name != "source" || els[2].name != "source" || els[3].name != "img" {
+		t.Fatalf("structure: %+v\n%s", els, out)
+	}
+	avif, webp, img := els[1].attrs, els[2].attrs, els[3].attrs
+	wantSet := func(fm string) string {
+		var p []urlsig.Param
+		if fm != "" {
+			p = ps("fm", fm)
+		}
+		set, err := s.Srcset("photos/cat & dog.jpg", append(p, ps("w", "800", "h", "600")...), []int{400, 800})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return set
+	}
+	if avif["type"] != "image/avif" || avif["srcset"] != wantSet("avif") {
+		t.Errorf("avif source: %v", avif)
+	}
+	if webp["type"] != "image/webp" || webp["srcset"] != wantSet("webp") {
+		t.Errorf("webp source: %v", webp)
+	}
+	src, _ := s.URL("photos/cat & dog.jpg", ps("w", "800", "h", "600"))
+	if img["src"] != src || img["srcset"] != wantSet("") || img["alt"] != alt ||
+		img["width"] != "800" || img["height"] != "600" || img["loading"] != "lazy" ||
+		img["decoding"] != "async" || img["sizes"] != "(max-width: 800px) 100vw, 800px" {
+		t.Errorf("img: %v", img)
+	}
+	if strings.Contains(out, "<b>") || strings.Contains(out, "&w=") {
+		t.Errorf("unescaped markup:\n%s", out)
+	}
+
+	// A single URL: no descriptors, no width/height without both w and h.
+	out, err = s.Picture("a.jpg", nil, PictureOptions{})
+	if err != nil || strings.Contains(out, "width=") || !strings.Contains(out, `alt=""`) || strings.Contains(out, " 0w") {
+		t.Errorf("plain picture: %v\n%s", err, out)
+	}
+	if _, err := s.Picture("a.jpg", ps("fm", "png"), PictureOptions{}); err == nil {
+		t.Error("fm accepted with picture")
+	}
+	if _, err := s.Picture("a.jpg", nil, PictureOptions{Sizes: "100vw"}); err == nil {
+		t.Error("sizes without widths accepted")
+	}
+}
+
+func TestBatch(t *testing.T) {
+	s := newSigner(t, "https://img.example.com")
+	in := strings.Join([]string{
+		`{"key": "photos/cat.jpg", "params": {"w": "400", "fm": "webp", "q": 80}}`,
+		`{"key": "photos/cat.jpg", "params": {"w": "0"}}`,
+		``,
+		`not json`,
+		`{"key": "a.jpg", "parms": {"w": "10"}}`,
+		`{"key": "a.jpg", "params": {"fm": "webp"}, "widths": [320, 640]}`,
+		`{"key": "a.jpg", "params": {"w": 1.5}}`,
+		`{"key": "b.jpg"}`,
+	}, "\n")
+	var out bytes.Buffer
+	failed, err := s.Batch(strings.NewReader(in), &out, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if failed != 4 {
+		t.Errorf("failed = %d, want 4", failed)
+	}
+	var lines []batchOut
+	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var o batchOut
+		if err := json.Unmarshal([]byte(l), &o); err != nil {
+			t.Fatalf("output line %q: %v", l, err)
+		}
+		lines = append(lines, o)
+	}
+	if len(lines) != 7 {
+		t.Fatalf("%d output lines for 7 input lines:\n%s", len(lines), out.String())
+	}
+	want0 := "https://img.example.com/photos/cat.jpg?fm=webp&q=80&w=400&s=J0dnIbFpJJyLFhQ9RGshlmd6fVuxPMFxZEu7VhCMo3k"
+	if lines[0].URL != want0 || lines[0].Error != "" {
+		t.Errorf("line 1: %+v", lines[0])
+	}
+	for i, sub := range map[int]string{1: "line 2: invalid parameter w", 2: "line 4: bad JSON", 3: `unknown field "parms"`, 5: "invalid parameter w"} {
+		if lines[i].URL != "" || !strings.Contains(lines[i].Error, sub) {
+			t.Errorf("output %d: %+v, want error %q", i, lines[i], sub)
+		}
+	}
+	set, _ := s.Srcset("a.jpg", ps("fm", "webp"), []int{320, 640})
+	if lines[4].Srcset != set || lines[4].URL == "" {
+		t.Errorf("srcset line: %+v", lines[4])
+	}
+	if lines[6].Key != "b.jpg" || !strings.Contains(lines[6].URL, "/b.jpg?s=") {
+		t.Errorf("no params: %+v", lines[6])
+	}
+	if strings.Contains(out.String(), `\u0026`) {
+		t.Error("output escapes & as \\u0026")
+	}
+
+	// --expires adds exp to lines that do not set it.
+	out.Reset()
+	_, err = s.Batch(strings.NewReader(`{"key":"a.jpg"}`+"\n"+`{"key":"b.jpg","params":{"exp":"5"}}`), &out, ps("exp", "1893456000"))
+	if err != nil || !strings.Contains(out.String(), "a.jpg?exp=1893456000&s=") || !strings.Contains(out.String(), "b.jpg?exp=5&s=") {
+		t.Errorf("extra params: %v\n%s", err, out.String())
+	}
+}
+
+func batchInput(n int) []byte {
+	var b bytes.Buffer
+	for i := range n {
+		fmt.Fprintf(&b, `{"key": "photos/%d/IMG_%04d.jpg", "params": {"w": "%d", "fm": "webp", "q": "80"}}`+"\n", i%100, i, 100+i%1000)
+	}
+	return b.Bytes()
+}
+
+// BenchmarkBatch10k signs 10,000 lines per iteration.
+func BenchmarkBatch10k(b *testing.B) {
+	s := newSigner(b, "https://img.example.com")
+	in := batchInput(10_000)
+	b.SetBytes(int64(len(in)))
+	for b.Loop() {
+		failed, err := s.Batch(bytes.NewReader(in), io.Discard, nil)
+		if err != nil || failed != 0 {
+			b.Fatal(failed, err)
+		}
+	}
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Sets up and runs every test. Installs what is missing (libvips and
+# pkg-config for the cgo build, Node.js for the JavaScript signer,
+# staticcheck), then: gofmt, go vet (with and without cgo), staticcheck,
+# go test -race, and node --test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+
+ensure_apt_packages
+ensure_go_tool staticcheck honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+step "gofmt"
+unformatted=$(gofmt -l cmd internal)
+if [ -n "$unformatted" ]; then
+	echo "gofmt would change:" >&2
+	echo "$unformatted" >&2
+	exit 1
+fi
+
+step "go vet"
+go vet ./...
+
+step "pure-Go build (sign, verify, keygen and version without libvips)"
+CGO_ENABLED=0 go vet ./...
+CGO_ENABLED=0 go build -o /dev/null ./cmd/imgproxy
+
+step "staticcheck"
+staticcheck ./...
+
+step "go test -race"
+go test -race -count=1 ./...
+
+step "node --test (scripts/sign.mjs)"
+node --test --test-reporter=spec scripts/
+
+step "all tests passed"
