@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Sets up and runs every test. Installs what is missing (libvips and
 # pkg-config for the cgo build, Node.js for the JavaScript signer,
-# staticcheck), then: gofmt, go vet (with and without cgo), staticcheck,
-# go test -race, and node --test.
+# staticcheck, versitygw for the S3 tests), then: gofmt, go vet (with and
+# without cgo), staticcheck, go test -race (against a versitygw it starts
+# and stops), and node --test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
-ensure_apt_packages
+ensure_apt_packages curl
 ensure_go_tool staticcheck honnef.co/go/tools/cmd/staticcheck@v0.8.2
+ensure_versitygw
 
 step "gofmt"
 unformatted=$(gofmt -l cmd internal)
@@ -27,6 +29,9 @@ CGO_ENABLED=0 go build -o /dev/null ./cmd/imgproxy
 
 step "staticcheck"
 staticcheck ./...
+
+# The S3 tests run against a real S3-compatible server, stopped on exit.
+start_versitygw
 
 step "go test -race"
 go test -race -count=1 ./...

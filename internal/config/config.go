@@ -21,8 +21,12 @@ type Config struct {
 
 // Server is the HTTP listeners.
 type Server struct {
-	Addr      string
-	AdminAddr string
+	Addr              string
+	AdminAddr         string
+	ReadHeaderTimeout time.Duration
+	RequestTimeout    time.Duration
+	IdleTimeout       time.Duration
+	ShutdownTimeout   time.Duration
 }
 
 // Signing is the signing key ring and the base URL `sign` prefixes.
@@ -55,17 +59,26 @@ type S3 struct {
 
 // Cache is the two cache tiers.
 type Cache struct {
-	MemorySize int64
-	DiskDir    string
-	DiskSize   int64
+	MemorySize       int64
+	MaxEntryFraction float64
+	OriginalsSize    int64
+	OriginalsTTL     time.Duration
+	DiskDir          string
+	DiskSize         int64
 }
 
 // Transform is the image processing limits and pool.
 type Transform struct {
 	Workers         int
 	Queue           int
+	QueueTimeout    time.Duration
 	MaxSourcePixels int64
 	MaxOutputDim    int
+	QualityJPEG     int
+	QualityWebP     int
+	QualityAVIF     int
+	EffortWebP      int
+	EffortAVIF      int
 }
 
 // HTTP is response header policy.

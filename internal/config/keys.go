@@ -24,6 +24,10 @@ func (c *Config) fields() []field {
 	return []field{
 		{"server.addr", ":8080", str(&c.Server.Addr)},
 		{"server.admin_addr", "127.0.0.1:9090", str(&c.Server.AdminAddr)},
+		{"server.read_header_timeout", "5s", duration(&c.Server.ReadHeaderTimeout)},
+		{"server.request_timeout", "30s", duration(&c.Server.RequestTimeout)},
+		{"server.idle_timeout", "120s", duration(&c.Server.IdleTimeout)},
+		{"server.shutdown_timeout", "25s", duration(&c.Server.ShutdownTimeout)},
 
 		{"signing.keys", "", hexKeys(&c.Signing.Keys)},
 		{"signing.key_file", "", str(&c.Signing.KeyFile)},
@@ -41,13 +45,22 @@ func (c *Config) fields() []field {
 		{"origin.timeout", "10s", duration(&c.Origin.Timeout)},
 
 		{"cache.memory.size", "256MiB", size(&c.Cache.MemorySize, 0)},
+		{"cache.memory.max_entry_fraction", "0.1", fraction(&c.Cache.MaxEntryFraction)},
+		{"cache.originals.size", "64MiB", size(&c.Cache.OriginalsSize, 0)},
+		{"cache.originals.ttl", "30s", duration(&c.Cache.OriginalsTTL)},
 		{"cache.disk.dir", "", str(&c.Cache.DiskDir)},
 		{"cache.disk.size", "10GiB", size(&c.Cache.DiskSize, 1)},
 
 		{"transform.workers", "0", integer(&c.Transform.Workers, 0, 1024)},
 		{"transform.queue", "64", integer(&c.Transform.Queue, 0, 1<<20)},
+		{"transform.queue_timeout", "10s", duration(&c.Transform.QueueTimeout)},
 		{"transform.max_source_pixels", "50000000", int64Range(&c.Transform.MaxSourcePixels, 1, 1<<40)},
 		{"transform.max_output_dim", "8192", integer(&c.Transform.MaxOutputDim, 1, 1<<16)},
+		{"transform.quality.jpg", "80", integer(&c.Transform.QualityJPEG, 1, 100)},
+		{"transform.quality.webp", "80", integer(&c.Transform.QualityWebP, 1, 100)},
+		{"transform.quality.avif", "60", integer(&c.Transform.QualityAVIF, 1, 100)},
+		{"transform.effort.webp", "4", integer(&c.Transform.EffortWebP, 0, 6)},
+		{"transform.effort.avif", "2", integer(&c.Transform.EffortAVIF, 0, 9)},
 
 		{"http.cache_control", "public, max-age=31536000, immutable", str(&c.HTTP.CacheControl)},
 
@@ -118,6 +131,17 @@ func size(p *int64, min int64) func(string) error {
 			return fmt.Errorf("want at least %d bytes, got %q", min, s)
 		}
 		*p = n
+		return nil
+	}
+}
+
+func fraction(p *float64) func(string) error {
+	return func(s string) error {
+		f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil || f <= 0 || f > 1 {
+			return fmt.Errorf("want a fraction above 0 and at most 1, like 0.1, got %q", s)
+		}
+		*p = f
 		return nil
 	}
 }

@@ -1,9 +1,5 @@
 //go:build !cgo
 
-// Package transform is the only package that touches libvips (through bimg,
-// and so cgo). In a binary built with CGO_ENABLED=0 it holds only the
-// answers to "is libvips here?", so sign, verify, keygen and version still
-// build for machines without libvips.
 package transform
 
 // Available reports whether this binary was built with libvips.
@@ -11,3 +7,7 @@ const Available = false
 
 // LibvipsVersion returns "" in a binary built without libvips.
 func LibvipsVersion() string { return "" }
+
+func startLibvips() error                  { return ErrNoLibvips }
+func readHeader([]byte) (source, error)    { return source{}, ErrNoLibvips }
+func render([]byte, *plan) ([]byte, error) { return nil, ErrNoLibvips }

@@ -1,0 +1,30 @@
+// Package cache keeps finished responses: a byte-budgeted memory tier, and
+// request coalescing so that concurrent misses for one variant cost one
+// fill.
+package cache
+
+import "time"
+
+// Entry is a finished response body with what its headers need. Entries are
+// immutable once stored: readers share them.
+type Entry struct {
+	Body         []byte
+	ContentType  string
+	LastModified time.Time // the original's, zero when unknown
+	ObjectKey    string    // so that purging an original finds its variants
+}
+
+// size is what an entry costs against a byte budget: the body plus a rough
+// allowance for the struct, strings and index.
+func (e *Entry) size() int64 {
+	return int64(len(e.Body)+len(e.ContentType)+len(e.ObjectKey)) + 256
+}
+
+// Tier says where a response came from; it is sent as X-Cache.
+type Tier string
+
+const (
+	TierMemory Tier = "memory"
+	TierDisk   Tier = "disk"
+	TierMiss   Tier = "miss"
+)

@@ -1,0 +1,60 @@
+package imagefmt
+
+// Info is what a file's headers declare, read without decoding pixels.
+type Info struct {
+	// Width and Height are the pixel dimensions the header declares; zero
+	// where the format's dimensions are not parsed (TIFF, HEIC, SVG, BMP).
+	Width, Height int
+	// Frames is the number of animation frames for GIF and WebP, 1 for other
+	// parsed formats, and zero where dimensions are not parsed either.
+	Frames int
+}
+
+// Check reports whether b is a structurally complete file of format f. A nil
+// error does not promise that the pixels decode; it promises that every
+// marker, chunk, block or box the format defines is present, in order, and
+// inside the buffer. Errors wrap ErrTruncated or ErrCorrupt. Check runs in
+// time linear in len(b) and allocates nothing on success.
+func Check(b []byte, f Format) error {
+	_, err := Inspect(b, f)
+	return err
+}
+
+// Inspect is Check plus the dimensions and frame count the headers declare.
+// A caller should refuse a file by pixel count before decoding it: headers
+// are cheap to forge, and a 50000x50000 PNG is only a few kilobytes. On error
+// Info is zero.
+func Inspect(b []byte, f Format) (Info, error) {
+	var (
+		info Info
+		err  error
+	)
+	switch f {
+	case JPEG:
+		info, err = inspectJPEG(b)
+	case PNG:
+		info, err = inspectPNG(b)
+	case GIF:
+		info, err = inspectGIF(b)
+	case WebP:
+		info, err = inspectWebP(b)
+	case AVIF:
+		info, err = inspectISOBMFF(b, AVIF)
+	case HEIC:
+		// The primary item's size is found the same way as for AVIF, but
+		// the contract keeps HEIC dimensions to the decoder's header read.
+		_, err = inspectISOBMFF(b, HEIC)
+	case TIFF:
+		err = checkTIFF(b)
+	case SVG:
+		err = checkSVG(b)
+	case BMP:
+		err = checkBMP(b)
+	default:
+		err = corrupt("unknown format")
+	}
+	if err != nil {
+		return Info{}, err
+	}
+	return info, nil
+}

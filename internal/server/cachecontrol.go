@@ -1,0 +1,50 @@
+package server
+
+import (
+	"strconv"
+	"strings"
+	"time"
+)
+
+// cacheControl is the configured Cache-Control of images, split around its
+// max-age so that a URL's exp can cap it without reparsing per request.
+type cacheControl struct {
+	value  string
+	maxAge int64 // -1 when the value has no max-age
+	before string
+	after  string
+}
+
+func parseCacheControl(v string) cacheControl {
+	c := cacheControl{value: v, maxAge: -1}
+	i := strings.Index(v, "max-age=")
+	if i < 0 || i > 0 && v[i-1] == '-' { // s-maxage is not max-age
+		return c
+	}
+	j := i + len("max-age=")
+	k := j
+	for k < len(v) && v[k] >= '0' && v[k] <= '9' {
+		k++
+	}
+	n, err := strconv.ParseInt(v[j:k], 10, 64)
+	if err != nil {
+		return c
+	}
+	c.maxAge, c.before, c.after = n, v[:j], v[k:]
+	return c
+}
+
+// capped returns the header for a URL expiring at exp (unix seconds, 0 for
+// none): a CDN or browser must not keep a response past the URL's life.
+func (c cacheControl) capped(exp int64, now time.Time) string {
+	if exp == 0 || c.maxAge < 0 {
+		return c.value
+	}
+	left := max(exp-now.Unix(), 0)
+	if left >= c.maxAge {
+		return c.value
+	}
+	return c.before + strconv.FormatInt(left, 10) + c.after
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -1,0 +1,144 @@
+package server
+
+import (
+	"context"
+	"encoding/hex"
+	"net/http"
+	"strconv"
+
+	"github.com/imgproxy-team/imgproxy/internal/cache"
+	"github.com/imgproxy-team/imgproxy/internal/params"
+	"github.com/imgproxy-team/imgproxy/internal/transform"
+	"github.com/imgproxy-team/imgproxy/internal/urlsig"
+)
+
+// serveImage runs the request flow of DESIGN.md section 2. Nothing touches
+// the cache, disk or origin before the URL is canonical, signed and current.
+func (h *Handler) serveImage(ctx context.Context, w *recorder, r *http.Request, info *requestInfo) {
+	// Canonical means values too (no "w=0100"), so parameters are checked
+	// with the rest of the form, before the signature: all of it is CPU on
+	// the client's own bytes.
+	u, err := urlsig.Parse(requestTarget(r))
+	var opts params.Options
+	if err == nil {
+		info.key = u.Key
+		opts, err = params.Parse(u.Params, h.cfg.Limits)
+	}
+	if err == nil {
+		err = h.cfg.Ring.Verify(u)
+	}
+	if err == nil {
+		err = u.CheckExpiry(h.cfg.Now())
+	}
+	if err != nil {
+		h.fail(w, r, info, err)
+		return
+	}
+	format := opts.Negotiate(r.Header.Get("Accept"))
+	key := params.CacheKey(u.ToSign, format)
+	etag := etagOf(key)
+
+	hdr := w.Header()
+	if opts.AutoFormat {
+		hdr.Set("Vary", "Accept")
+	}
+	cc := h.cc.capped(opts.Expires, h.cfg.Now())
+	if etagMatch(r.Header.Get("If-None-Match"), etag) {
+		// The ETag names this exact variant, which never changes: no need
+		// to look at the bytes to know the client has them.
+		hdr.Set("ETag", etag)
+		hdr.Set("Cache-Control", cc)
+		w.WriteHeader(http.StatusNotModified)
+		info.tier = "not-modified"
+		return
+	}
+
+	e, tier, err := h.cache.Get(ctx, key, func(ctx context.Context) (*cache.Entry, error) {
+		return h.render(ctx, u.Key, &opts, format)
+	})
+	info.tier = string(tier)
+	if err != nil {
+		h.fail(w, r, info, err)
+		return
+	}
+	hdr.Set("Content-Type", e.ContentType)
+	hdr.Set("Content-Length", strconv.Itoa(len(e.Body)))
+	hdr.Set("ETag", etag)
+	hdr.Set("Cache-Control", cc)
+	if !e.LastModified.IsZero() {
+		hdr.Set("Last-Modified", e.LastModified.UTC().Format(http.TimeFormat))
+	}
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	hdr.Set("X-Cache", string(tier))
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		w.Write(e.Body)
+	}
+}
+
+// render fetches the original and produces the variant: the original bytes
+// when the URL asks for no transform, else a transform of them.
+func (h *Handler) render(ctx context.Context, objectKey string, o *params.Options, f params.Format) (*cache.Entry, error) {
+	obj, err := h.origin.Fetch(ctx, objectKey)
+	if err != nil {
+		return nil, err
+	}
+	e := &cache.Entry{LastModified: obj.LastModified, ObjectKey: objectKey}
+	if !o.Transform {
+		if e.ContentType, err = transform.Original(obj.Body); err != nil {
+			return nil, err
+		}
+		e.Body = obj.Body
+		return e, nil
+	}
+	out, err := h.tr.Transform(ctx, obj.Body, o, f)
+	if err != nil {
+		return nil, err
+	}
+	e.Body, e.ContentType = out.Body, out.Format.ContentType()
+	return e, nil
+}
+
+// requestTarget is the path and query exactly as the client sent them:
+// the canonical check needs the raw bytes, not Go's decoded URL.
+func requestTarget(r *http.Request) string {
+	return r.RequestURI
+}
+
+// etagOf derives a strong ETag from the cache key: the same variant always
+// has the same ETag, on every server, across restarts.
+func etagOf(k params.Key) string {
+	var b [34]byte
+	b[0], b[33] = '"', '"'
+	hex.Encode(b[1:33], k[:16])
+	return string(b[:])
+}
+
+// etagMatch implements If-None-Match's weak comparison against one ETag.
+func etagMatch(header, etag string) bool {
+	for header != "" {
+		var tag string
+		tag, header = nextToken(header)
+		if tag == "*" || tag == etag || len(tag) > 2 && tag[:2] == "W/" && tag[2:] == etag {
+			return true
+		}
+	}
+	return false
+}
+
+// nextToken splits a comma-separated list, trimming spaces.
+func nextToken(s string) (tok, rest string) {
+	i := 0
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == ',') {
+		i++
+	}
+	j := i
+	for j < len(s) && s[j] != ',' {
+		j++
+	}
+	tok = s[i:j]
+	for len(tok) > 0 && (tok[len(tok)-1] == ' ' || tok[len(tok)-1] == '\t') {
+		tok = tok[:len(tok)-1]
+	}
+	return tok, s[j:]
+}

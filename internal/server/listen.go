@@ -1,0 +1,56 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+)
+
+// Timeouts bound every phase of a connection.
+type Timeouts struct {
+	ReadHeader time.Duration // slow clients that never finish their headers
+	Request    time.Duration // the handler's deadline; writing gets a little more
+	Idle       time.Duration // keep-alive connections between requests
+	Shutdown   time.Duration // in-flight requests get this long to finish
+}
+
+// maxHeaderBytes bounds request headers; Go answers 431 past it.
+const maxHeaderBytes = 16 << 10
+
+// Serve serves h on ln until ctx is done, then stops accepting and lets
+// in-flight requests finish within the shutdown timeout.
+func Serve(ctx context.Context, ln net.Listener, h http.Handler, t Timeouts, log *slog.Logger) error {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: t.ReadHeader,
+		ReadTimeout:       t.ReadHeader + t.Request,
+		// Writing a large image to a slow client may outlast the handler's
+		// deadline a little; past this the connection is cut.
+		WriteTimeout:   t.Request + 30*time.Second,
+		IdleTimeout:    t.Idle,
+		MaxHeaderBytes: maxHeaderBytes,
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:    func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), t.Shutdown)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		srv.Close()
+		return errors.New("shutdown timed out: in-flight requests were cut off")
+	}
+	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) {
+		return serr
+	}
+	return err
+}

@@ -1,0 +1,60 @@
+package server
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// recorder remembers the status and body size for the request log.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (r *recorder) WriteHeader(status int) {
+	r.status = status
+	r.ResponseWriter.WriteHeader(status)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += int64(n)
+	return n, err
+}
+
+// requestInfo is what the handler learned, for the log line.
+type requestInfo struct {
+	key  string // object key, once the URL parsed
+	tier string
+	err  error
+}
+
+// logRequest writes one line per request. It names the object key, never
+// the query (which holds the signature) and never a secret; the full error
+// is for the operator only.
+func (h *Handler) logRequest(r *http.Request, rec *recorder, info *requestInfo, start time.Time) {
+	level := slog.LevelInfo
+	if rec.status >= 500 && rec.status != statusClientGone {
+		level = slog.LevelError
+	}
+	attrs := []slog.Attr{
+		slog.String("method", r.Method),
+		slog.Int("status", rec.status),
+		slog.Int64("bytes", rec.bytes),
+		slog.Duration("duration", time.Since(start)),
+	}
+	if info.key != "" {
+		attrs = append(attrs, slog.String("key", info.key))
+	} else {
+		attrs = append(attrs, slog.String("path", r.URL.Path))
+	}
+	if info.tier != "" {
+		attrs = append(attrs, slog.String("cache", info.tier))
+	}
+	if info.err != nil {
+		attrs = append(attrs, slog.String("err", info.err.Error()))
+	}
+	h.cfg.Logger.LogAttrs(r.Context(), level, "request", attrs...)
+}

@@ -1,0 +1,114 @@
+// Package server is the HTTP face of imgproxy: it verifies signed URLs,
+// answers from the cache or fills it from the origin through the
+// transformer, and maps every error kind to one status code and a short
+// public message. It depends on small interfaces it declares itself, so it
+// builds and tests without cgo.
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/imgproxy-team/imgproxy/internal/cache"
+	"github.com/imgproxy-team/imgproxy/internal/origin"
+	"github.com/imgproxy-team/imgproxy/internal/params"
+	"github.com/imgproxy-team/imgproxy/internal/transform"
+	"github.com/imgproxy-team/imgproxy/internal/urlsig"
+)
+
+// Origin fetches originals.
+type Origin interface {
+	Fetch(ctx context.Context, key string) (*origin.Object, error)
+}
+
+// Transformer resizes and re-encodes.
+type Transformer interface {
+	Transform(ctx context.Context, src []byte, o *params.Options, f params.Format) (transform.Output, error)
+}
+
+// Cache answers from stored responses or fills them once per key.
+type Cache interface {
+	Get(ctx context.Context, key params.Key, fill cache.Fill) (*cache.Entry, cache.Tier, error)
+}
+
+// Config is the server's policy.
+type Config struct {
+	Ring         *urlsig.KeyRing
+	Limits       params.Limits
+	CacheControl string        // for images; max-age is capped by exp
+	Timeout      time.Duration // whole-request deadline, reaching origin and queue
+	Logger       *slog.Logger
+	// Ready reports whether the server can serve (e.g. its cache directory
+	// is writable); nil means always ready.
+	Ready func() error
+	// Now is the clock for expiry; nil means time.Now.
+	Now func() time.Time
+}
+
+// Handler serves signed image URLs, /healthz and /readyz.
+type Handler struct {
+	cfg    Config
+	origin Origin
+	tr     Transformer
+	cache  Cache
+	cc     cacheControl
+}
+
+// New returns the handler.
+func New(cfg Config, o Origin, tr Transformer, c Cache) *Handler {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Handler{cfg: cfg, origin: o, tr: tr, cache: c, cc: parseCacheControl(cfg.CacheControl)}
+}
+
+// maxURI bounds the request target; longer ones are 414.
+const maxURI = 8 << 10
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+	info := &requestInfo{}
+	defer h.logRequest(r, rec, info, start)
+
+	switch r.URL.Path {
+	case "/healthz":
+		writeText(rec, http.StatusOK, "ok")
+		return
+	case "/readyz":
+		h.readyz(rec)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		rec.Header().Set("Allow", "GET, HEAD")
+		h.fail(rec, r, info, errMethod)
+		return
+	}
+	if len(r.RequestURI) > maxURI {
+		h.fail(rec, r, info, errURITooLong)
+		return
+	}
+	ctx := r.Context()
+	if h.cfg.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, h.cfg.Timeout)
+		defer cancel()
+	}
+	h.serveImage(ctx, rec, r, info)
+}
+
+func (h *Handler) readyz(w http.ResponseWriter) {
+	if h.cfg.Ready != nil {
+		if err := h.cfg.Ready(); err != nil {
+			h.cfg.Logger.Warn("not ready", "err", err)
+			writeText(w, http.StatusServiceUnavailable, "not ready")
+			return
+		}
+	}
+	writeText(w, http.StatusOK, "ready")
+}

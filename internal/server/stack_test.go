@@ -1,0 +1,175 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/imgproxy-team/imgproxy/internal/cache"
+	"github.com/imgproxy-team/imgproxy/internal/origin"
+	"github.com/imgproxy-team/imgproxy/internal/origin/s3test"
+	"github.com/imgproxy-team/imgproxy/internal/params"
+	"github.com/imgproxy-team/imgproxy/internal/sign"
+	"github.com/imgproxy-team/imgproxy/internal/transform"
+	"github.com/imgproxy-team/imgproxy/internal/urlsig"
+)
+
+const testKeyHex = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+
+// stack is the whole serving path over real HTTP: versitygw (through a
+// proxy that counts GETs), the shared origin, libvips, the memory cache.
+type stack struct {
+	t      *testing.T
+	url    string
+	s3     s3test.Config
+	gets   func() int64
+	tr     *transform.Transformer
+	cache  *cache.Cache
+	signer *sign.Signer
+	logs   *syncBuffer
+}
+
+type stackOptions struct {
+	maxBytes      int64
+	originTimeout time.Duration
+	endpoint      string // instead of versitygw's, for fault tests
+	bucket        string
+	workers       int
+	queue         int
+	memory        int64
+	originals     int64
+	requestTO     time.Duration
+}
+
+func newStack(t *testing.T, mod func(*stackOptions)) *stack {
+	t.Helper()
+	o := stackOptions{maxBytes: 10 << 20, originTimeout: 5 * time.Second, workers: 2, queue: 16,
+		memory: 64 << 20, originals: 16 << 20, requestTO: 10 * time.Second}
+	if mod != nil {
+		mod(&o)
+	}
+	bucket := s3test.Bucket(t)
+	proxy, gets := s3test.CountingProxy(t, bucket.Endpoint)
+	oc := bucket.OriginConfig(o.maxBytes)
+	oc.Endpoint, oc.Timeout = proxy, o.originTimeout
+	if o.endpoint != "" {
+		oc.Endpoint = o.endpoint
+	}
+	if o.bucket != "" {
+		oc.Bucket = o.bucket
+	}
+	src, err := origin.NewS3(context.Background(), oc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := transform.New(transform.Config{
+		Workers: o.workers, Queue: o.queue, QueueTimeout: 5 * time.Second,
+		Limits: transform.Limits{MaxSourcePixels: 50_000_000, MaxOutputDim: 8192},
+		Encoding: transform.Encoding{QualityJPEG: 80, QualityWebP: 80, QualityAVIF: 60, EffortWebP: 4, EffortAVIF: 2},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := hex.DecodeString(testKeyHex)
+	ring, _ := urlsig.NewKeyRing([][]byte{key})
+	c := cache.New(cache.Config{MemorySize: o.memory, MaxEntryFraction: 0.5, FillTimeout: o.requestTO})
+	logs := &syncBuffer{}
+	h := New(Config{
+		Ring:         ring,
+		Limits:       params.DefaultLimits,
+		CacheControl: "public, max-age=31536000, immutable",
+		Timeout:      o.requestTO,
+		Logger:       slog.New(slog.NewTextHandler(logs, nil)),
+	}, origin.NewShared(src, o.originals, time.Minute), tr, c)
+	ts := httptest.NewServer(h)
+	t.Cleanup(ts.Close)
+	return &stack{t: t, url: ts.URL, s3: bucket, gets: gets, tr: tr, cache: c,
+		signer: &sign.Signer{Ring: ring, Limits: params.DefaultLimits}, logs: logs}
+}
+
+// sign returns a signed path for key and name=value pairs.
+func (s *stack) sign(key string, kv ...string) string {
+	s.t.Helper()
+	var ps []urlsig.Param
+	for i := 0; i < len(kv); i += 2 {
+		ps = append(ps, urlsig.Param{Name: kv[i], Value: kv[i+1]})
+	}
+	u, err := s.signer.URL(key, ps)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return u
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// do sends a request for path (sent exactly as given) with header pairs.
+func (s *stack) do(method, path string, hdr ...string) response {
+	s.t.Helper()
+	req, err := http.NewRequest(method, s.url+"/", nil)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	// Opaque keeps the request target byte for byte: the canonical check
+	// must see what a browser would send, not what Go would re-encode.
+	req.URL.Opaque = path
+	for i := 0; i < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return response{res.StatusCode, res.Header, body}
+}
+
+func (s *stack) get(path string, hdr ...string) response { return s.do(http.MethodGet, path, hdr...) }
+
+// secrets are strings that must never reach a client or a log line.
+func (s *stack) secrets() []string {
+	host := strings.TrimPrefix(s.s3.Endpoint, "http://")
+	return []string{testKeyHex, s.s3.SecretKey, s.s3.AccessKey, host, s.s3.Bucket}
+}
+
+func (s *stack) checkNoLeak(where string, b []byte) {
+	s.t.Helper()
+	for _, secret := range s.secrets() {
+		if secret != "" && bytes.Contains(b, []byte(secret)) {
+			s.t.Errorf("%s contains %q:\n%s", where, secret, b)
+		}
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}

@@ -1,0 +1,138 @@
+// Package testimages generates images for tests: patterns whose corners
+// tell crops, rotations and flips apart, EXIF-oriented JPEGs, and
+// decompression bombs. It is imported by tests only.
+package testimages
+
+import (
+	"bytes"
+	"compress/zlib"
+	"encoding/binary"
+	"hash/crc32"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
+	"path/filepath"
+	"runtime"
+)
+
+// Colours of the Quadrants pattern.
+var (
+	Red   = color.NRGBA{255, 0, 0, 255}
+	Green = color.NRGBA{0, 255, 0, 255}
+	Blue  = color.NRGBA{0, 0, 255, 255}
+	White = color.NRGBA{255, 255, 255, 255}
+)
+
+// Quadrants draws a w x h image: top-left red, top-right green,
+// bottom-left blue, bottom-right white.
+func Quadrants(w, h int) *image.NRGBA {
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			c := White
+			switch {
+			case x < w/2 && y < h/2:
+				c = Red
+			case y < h/2:
+				c = Green
+			case x < w/2:
+				c = Blue
+			}
+			img.SetNRGBA(x, y, c)
+		}
+	}
+	return img
+}
+
+// Noisy draws deterministic noise, which compresses poorly: quality
+// settings make a visible difference in size.
+func Noisy(w, h int) *image.NRGBA {
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	seed := uint32(1)
+	for i := range img.Pix {
+		seed = seed*1664525 + 1013904223
+		img.Pix[i] = byte(seed >> 24)
+		if i%4 == 3 {
+			img.Pix[i] = 255
+		}
+	}
+	return img
+}
+
+// JPEG encodes img at quality 95.
+func JPEG(img image.Image) []byte {
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 95}); err != nil {
+		panic(err)
+	}
+	return b.Bytes()
+}
+
+// PNG encodes img.
+func PNG(img image.Image) []byte {
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		panic(err)
+	}
+	return b.Bytes()
+}
+
+// WithOrientation inserts an EXIF APP1 segment holding the orientation tag
+// right after a JPEG's SOI marker.
+func WithOrientation(jpg []byte, orientation uint16) []byte {
+	var tiff bytes.Buffer
+	tiff.WriteString("MM\x00\x2a")
+	binary.Write(&tiff, binary.BigEndian, uint32(8)) // IFD0 offset
+	binary.Write(&tiff, binary.BigEndian, uint16(1)) // one entry
+	binary.Write(&tiff, binary.BigEndian, []uint16{0x0112, 3})
+	binary.Write(&tiff, binary.BigEndian, uint32(1))
+	binary.Write(&tiff, binary.BigEndian, []uint16{orientation, 0})
+	binary.Write(&tiff, binary.BigEndian, uint32(0)) // no next IFD
+	payload := append([]byte("Exif\x00\x00"), tiff.Bytes()...)
+	seg := []byte{0xff, 0xe1, 0, 0}
+	binary.BigEndian.PutUint16(seg[2:], uint16(len(payload)+2))
+	out := append([]byte{}, jpg[:2]...)
+	out = append(out, seg...)
+	out = append(out, payload...)
+	return append(out, jpg[2:]...)
+}
+
+// PNGBomb is a small, structurally valid PNG whose header declares w x h
+// grey pixels: decoding it would need w*h bytes, its file is a few hundred.
+func PNGBomb(w, h uint32) []byte {
+	var b bytes.Buffer
+	b.WriteString("\x89PNG\r\n\x1a\n")
+	ihdr := make([]byte, 13)
+	binary.BigEndian.PutUint32(ihdr[0:], w)
+	binary.BigEndian.PutUint32(ihdr[4:], h)
+	ihdr[8] = 8 // bit depth; colour type 0 (grey), default compression, filter, no interlace
+	chunk(&b, "IHDR", ihdr)
+	// A few rows of zeros: the rest is "missing", which only a decoder notices.
+	var z bytes.Buffer
+	zw := zlib.NewWriter(&z)
+	zw.Write(make([]byte, 4*(int(min(w, 1<<16))+1)))
+	zw.Close()
+	chunk(&b, "IDAT", z.Bytes())
+	chunk(&b, "IEND", nil)
+	return b.Bytes()
+}
+
+func chunk(b *bytes.Buffer, typ string, data []byte) {
+	binary.Write(b, binary.BigEndian, uint32(len(data)))
+	crc := crc32.NewIEEE()
+	crc.Write([]byte(typ))
+	crc.Write(data)
+	b.WriteString(typ)
+	b.Write(data)
+	binary.Write(b, binary.BigEndian, crc.Sum32())
+}
+
+// PngSuiteDir returns the repository's copy of PngSuite.
+func PngSuiteDir(t interface{ Fatal(...any) }) string {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		t.Fatal("cannot locate the testimages package")
+	}
+	return filepath.Join(filepath.Dir(file), "..", "imagefmt", "testdata", "pngsuite")
+}

@@ -1,0 +1,47 @@
+package transform
+
+import (
+	"time"
+
+	"github.com/imgproxy-team/imgproxy/internal/params"
+)
+
+// Limits bound what a transform may read and write.
+type Limits struct {
+	MaxSourcePixels int64
+	MaxOutputDim    int
+}
+
+// Encoding holds the per-format encoder settings used when a URL does not
+// set them.
+type Encoding struct {
+	QualityJPEG, QualityWebP, QualityAVIF int // 1..100
+	EffortWebP                            int // 0..6, libvips' default 4
+	EffortAVIF                            int // 0..9; libvips' default 4 is ~5x slower than 2 for about the same size
+}
+
+func (e Encoding) quality(f params.Format) int {
+	switch f {
+	case params.FormatWebP:
+		return e.QualityWebP
+	case params.FormatAVIF:
+		return e.QualityAVIF
+	}
+	return e.QualityJPEG
+}
+
+func (e Encoding) effort(f params.Format) int {
+	if f == params.FormatAVIF {
+		return e.EffortAVIF
+	}
+	return e.EffortWebP
+}
+
+// Config configures a Transformer.
+type Config struct {
+	Workers      int           // concurrent transforms
+	Queue        int           // transforms that may wait for a worker
+	QueueTimeout time.Duration // longest wait for a worker
+	Limits       Limits
+	Encoding     Encoding
+}

@@ -1,0 +1,201 @@
+package transform
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/imgproxy-team/imgproxy/internal/params"
+)
+
+// cropKind says how the resized image is cut to the target box.
+type cropKind int
+
+const (
+	cropNone  cropKind = iota
+	cropArea           // a fixed rectangle (position center/top/right/bottom/left)
+	cropSmart          // libvips' attention crop
+)
+
+// plan is every number libvips needs, computed in Go so that the geometry
+// is plain code with plain tests. Coordinates after "rotate" are in the
+// final orientation.
+type plan struct {
+	thumbW, thumbH int // resize target after EXIF orientation, before rotate
+	rotate         int
+	flipH, flipV   bool
+
+	crop                       cropKind
+	cropX, cropY, cropW, cropH int
+
+	embed                          bool
+	embedX, embedY, embedW, embedH int
+
+	bg      params.Color // padding, and what alpha is flattened onto
+	flatten bool
+
+	blur, sharpen float64
+
+	format  params.Format
+	quality int
+	effort  int
+}
+
+// source describes an original from its header.
+type source struct {
+	width, height int // after EXIF orientation
+	hasAlpha      bool
+}
+
+// outWidth and outHeight are the dimensions of the output image.
+func (p *plan) outSize() (int, int) {
+	switch {
+	case p.embed:
+		return p.embedW, p.embedH
+	case p.crop != cropNone:
+		return p.cropW, p.cropH // smart: thumbnail's own crop, rotated
+	case p.rotate == 90 || p.rotate == 270:
+		return p.thumbH, p.thumbW
+	}
+	return p.thumbW, p.thumbH
+}
+
+// makePlan computes the plan for src and o, writing format f (resolved: not
+// FormatDefault). lim bounds the output and the resized intermediate.
+func makePlan(src source, o *params.Options, f params.Format, enc Encoding, lim Limits) (plan, error) {
+	p := plan{rotate: o.Rotate, flipH: o.FlipH, flipV: o.FlipV, blur: o.Blur, sharpen: o.Sharpen, format: f}
+
+	// Rotation happens before resizing: w and h describe the final output.
+	sw, sh := src.width, src.height
+	if o.Rotate == 90 || o.Rotate == 270 {
+		sw, sh = sh, sw
+	}
+	g := fitBox(sw, sh, o.PixelWidth(), o.PixelHeight(), o.Fit, o.Enlarge)
+
+	if g.outW > lim.MaxOutputDim || g.outH > lim.MaxOutputDim {
+		return p, fmt.Errorf("%w: output would be %dx%d, more than %d", ErrTooLarge, g.outW, g.outH, lim.MaxOutputDim)
+	}
+	// An enlarged cover of an extreme aspect ratio can ask for a huge
+	// intermediate image even when the output is small.
+	if int64(g.resizeW)*int64(g.resizeH) > lim.MaxSourcePixels {
+		return p, fmt.Errorf("%w: resized image would be %dx%d pixels", ErrTooLarge, g.resizeW, g.resizeH)
+	}
+
+	p.thumbW, p.thumbH = g.resizeW, g.resizeH
+	if o.Rotate == 90 || o.Rotate == 270 {
+		p.thumbW, p.thumbH = p.thumbH, p.thumbW
+	}
+
+	switch {
+	case g.resizeW == g.outW && g.resizeH == g.outH:
+		// Nothing to cut or pad.
+	case o.Fit == params.FitContain:
+		p.embed = true
+		p.embedW, p.embedH = g.outW, g.outH
+		p.embedX, p.embedY = (g.outW-g.resizeW)/2, (g.outH-g.resizeH)/2
+	case o.Position == params.PositionSmart:
+		// thumbnail resizes to cover the box and crops by attention in one
+		// go; a separate smartcrop after it would need random access to a
+		// sequentially decoded image. Attention does not care which way up
+		// the image is, so the box is given before rotation.
+		p.crop, p.cropW, p.cropH = cropSmart, g.outW, g.outH
+		p.thumbW, p.thumbH = g.outW, g.outH
+		if o.Rotate == 90 || o.Rotate == 270 {
+			p.thumbW, p.thumbH = p.thumbH, p.thumbW
+		}
+	default:
+		p.crop, p.cropW, p.cropH = cropArea, g.outW, g.outH
+		p.cropX, p.cropY = cropOffset(g.resizeW-g.outW, g.resizeH-g.outH, o.Position)
+	}
+
+	alphaFormat := f != params.FormatJPEG
+	p.flatten = !alphaFormat
+	switch {
+	case o.HasBg:
+		p.bg = o.Background
+	case alphaFormat:
+		p.bg = params.Color{} // transparent
+	default:
+		p.bg = params.Color{R: 255, G: 255, B: 255, A: 255}
+	}
+
+	p.quality = o.Quality
+	if p.quality == 0 {
+		p.quality = enc.quality(f)
+	}
+	p.effort = enc.effort(f)
+	return p, nil
+}
+
+// cropOffset places a crop that removes dx columns and dy rows.
+func cropOffset(dx, dy int, pos params.Position) (x, y int) {
+	x, y = dx/2, dy/2
+	switch pos {
+	case params.PositionTop:
+		y = 0
+	case params.PositionBottom:
+		y = dy
+	case params.PositionLeft:
+		x = 0
+	case params.PositionRight:
+		x = dx
+	}
+	return x, y
+}
+
+// geometry is the size to resize to, and the size of the output.
+type geometry struct {
+	resizeW, resizeH int
+	outW, outH       int
+}
+
+// fitBox applies the fit mode to a source of sw x sh for a box of w x h
+// pixels (0: not given). Without enlarge the scale never exceeds 1: a box
+// larger than the source is first shrunk, keeping its aspect ratio, until
+// it fits within the source.
+func fitBox(sw, sh, w, h int, fit params.Fit, enlarge bool) geometry {
+	scaleTo := func(s float64) (int, int) {
+		return max(1, round(float64(sw)*s)), max(1, round(float64(sh)*s))
+	}
+	switch {
+	case w == 0 && h == 0:
+		return geometry{sw, sh, sw, sh}
+	case h == 0 || w == 0:
+		s := float64(w) / float64(sw)
+		if w == 0 {
+			s = float64(h) / float64(sh)
+		}
+		if !enlarge {
+			s = math.Min(s, 1)
+		}
+		rw, rh := scaleTo(s)
+		return geometry{rw, rh, rw, rh}
+	}
+
+	if !enlarge {
+		f := math.Min(1, math.Min(float64(sw)/float64(w), float64(sh)/float64(h)))
+		if f < 1 {
+			w, h = max(1, round(float64(w)*f)), max(1, round(float64(h)*f))
+		}
+	}
+	sx, sy := float64(w)/float64(sw), float64(h)/float64(sh)
+	switch fit {
+	case params.FitFill:
+		return geometry{w, h, w, h}
+	case params.FitContain:
+		rw, rh := scaleTo(math.Min(sx, sy))
+		return geometry{min(rw, w), min(rh, h), w, h}
+	case params.FitInside:
+		rw, rh := scaleTo(math.Min(sx, sy))
+		rw, rh = min(rw, w), min(rh, h)
+		return geometry{rw, rh, rw, rh}
+	case params.FitOutside:
+		rw, rh := scaleTo(math.Max(sx, sy))
+		rw, rh = max(rw, w), max(rh, h)
+		return geometry{rw, rh, rw, rh}
+	}
+	// cover
+	rw, rh := scaleTo(math.Max(sx, sy))
+	return geometry{max(rw, w), max(rh, h), w, h}
+}
+
+func round(f float64) int { return int(math.Floor(f + 0.5)) }

@@ -1,0 +1,174 @@
+package transform
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"github.com/imgproxy-team/imgproxy/internal/imagefmt"
+	"github.com/imgproxy-team/imgproxy/internal/params"
+)
+
+// Transformer resizes and re-encodes images in a bounded pool of workers.
+type Transformer struct {
+	cfg     Config
+	slots   chan struct{} // one token per busy worker
+	waiting atomic.Int64  // requests queued for a worker
+	done    atomic.Int64  // transforms finished, for tests and metrics
+}
+
+// New starts libvips (once per process) and returns a Transformer.
+func New(cfg Config) (*Transformer, error) {
+	if err := startLibvips(); err != nil {
+		return nil, err
+	}
+	if cfg.Workers < 1 {
+		cfg.Workers = runtime.NumCPU()
+	}
+	return &Transformer{cfg: cfg, slots: make(chan struct{}, cfg.Workers)}, nil
+}
+
+// Output is a transformed image.
+type Output struct {
+	Body          []byte
+	Format        params.Format
+	Width, Height int
+}
+
+// Stats is a snapshot of the pool.
+type Stats struct {
+	Busy, Waiting int
+	Done          int64
+}
+
+// Stats returns the pool's current load.
+func (t *Transformer) Stats() Stats {
+	return Stats{Busy: len(t.slots), Waiting: int(t.waiting.Load()), Done: t.done.Load()}
+}
+
+// readable lists the source formats accepted; SVG (scripts) and formats
+// that libvips reads only through untrusted loaders are not among them.
+func readable(f imagefmt.Format) bool {
+	switch f {
+	case imagefmt.JPEG, imagefmt.PNG, imagefmt.GIF, imagefmt.WebP, imagefmt.AVIF, imagefmt.TIFF:
+		return true
+	}
+	return false
+}
+
+// check sniffs src and checks that it is complete: every byte that reaches
+// libvips has passed it.
+func check(src []byte) (imagefmt.Format, error) {
+	f := imagefmt.Sniff(src)
+	if !readable(f) {
+		if len(src) == 0 {
+			return f, fmt.Errorf("%w: empty file", ErrUnsupported)
+		}
+		return f, fmt.Errorf("%w: %s", ErrUnsupported, f)
+	}
+	if err := imagefmt.Check(src, f); err != nil {
+		return f, fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	return f, nil
+}
+
+// Original checks bytes to be served unmodified and returns their content
+// type: only a complete image in a readable format is served.
+func Original(src []byte) (string, error) {
+	f, err := check(src)
+	if err != nil {
+		return "", err
+	}
+	return f.ContentType(), nil
+}
+
+// Transform applies o to src and encodes it as f (FormatDefault: decided by
+// the source). It waits for a worker while ctx allows and the queue has
+// room.
+func (t *Transformer) Transform(ctx context.Context, src []byte, o *params.Options, f params.Format) (Output, error) {
+	kind, err := check(src)
+	if err != nil {
+		return Output{}, err
+	}
+	if err := t.acquire(ctx); err != nil {
+		return Output{}, err
+	}
+	defer t.release()
+	if err := ctx.Err(); err != nil {
+		return Output{}, err
+	}
+
+	h, err := readHeader(src)
+	if err != nil {
+		return Output{}, fmt.Errorf("%w: %s header: %v", ErrCorrupt, kind, err)
+	}
+	if px := int64(h.width) * int64(h.height); px > t.cfg.Limits.MaxSourcePixels {
+		return Output{}, fmt.Errorf("%w: %dx%d is %d pixels, more than %d", ErrTooLarge, h.width, h.height, px, t.cfg.Limits.MaxSourcePixels)
+	}
+	if f == params.FormatDefault {
+		f = defaultFormat(kind, h.hasAlpha)
+	}
+	p, err := makePlan(h, o, f, t.cfg.Encoding, t.cfg.Limits)
+	if err != nil {
+		return Output{}, err
+	}
+	body, err := render(src, &p)
+	if err != nil {
+		return Output{}, fmt.Errorf("%w: %s: %v", ErrCorrupt, kind, err)
+	}
+	w, hh := p.outSize()
+	return Output{Body: body, Format: f, Width: w, Height: hh}, nil
+}
+
+// defaultFormat is the output format when a URL names none: the source's
+// own when it can be written, else jpg (png when there is alpha).
+func defaultFormat(kind imagefmt.Format, alpha bool) params.Format {
+	switch kind {
+	case imagefmt.JPEG:
+		return params.FormatJPEG
+	case imagefmt.PNG:
+		return params.FormatPNG
+	case imagefmt.WebP:
+		return params.FormatWebP
+	case imagefmt.AVIF:
+		return params.FormatAVIF
+	case imagefmt.GIF:
+		return params.FormatGIF
+	}
+	if alpha {
+		return params.FormatPNG
+	}
+	return params.FormatJPEG
+}
+
+// acquire takes a worker slot, queueing while there is room in the queue,
+// for at most the queue timeout and while ctx allows.
+func (t *Transformer) acquire(ctx context.Context) error {
+	select {
+	case t.slots <- struct{}{}:
+		return nil
+	default:
+	}
+	if t.waiting.Add(1) > int64(t.cfg.Queue) {
+		t.waiting.Add(-1)
+		return fmt.Errorf("%w: %d waiting", ErrOverloaded, t.cfg.Queue)
+	}
+	defer t.waiting.Add(-1)
+	timer := time.NewTimer(t.cfg.QueueTimeout)
+	defer timer.Stop()
+	select {
+	case t.slots <- struct{}{}:
+		return nil
+	case <-timer.C:
+		return fmt.Errorf("%w: no worker free within %s", ErrOverloaded, t.cfg.QueueTimeout)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (t *Transformer) release() {
+	<-t.slots
+	t.done.Add(1)
+}

@@ -1,0 +1,135 @@
+//go:build cgo
+
+#include "vips.h"
+
+static void drop_log(const char *domain, GLogLevelFlags level,
+	const char *message, void *data) {
+}
+
+int ip_init(void) {
+	// libvips prints warnings (a damaged tile, an ignored colour profile)
+	// straight to stderr, unstructured and unbounded; the failures we act
+	// on come back through its error buffer and reach our log from there.
+	g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING, drop_log, NULL);
+	// The operation cache holds references to images and source buffers
+	// between requests: no use to a server of mostly distinct images, and
+	// memory that no budget accounts for.
+	vips_cache_set_max(0);
+	vips_cache_set_max_mem(0);
+	vips_cache_set_max_files(0);
+	// Loaders libvips marks untrusted (ImageMagick, PDF, ...) stay off even
+	// if a sniffing bug let such bytes through.
+	vips_block_untrusted_set(TRUE);
+	return 0;
+}
+
+const char *ip_error(void) { return vips_error_buffer(); }
+void ip_error_clear(void) { vips_error_clear(); }
+
+int ip_header(const void *buf, size_t len, int *width, int *height,
+	int *orientation_swap, int *has_alpha, int *pages) {
+	// Header only: libvips decodes pixels lazily, and nothing asks for them.
+	VipsImage *im = vips_image_new_from_buffer(buf, len, "", NULL);
+	if (!im) return -1;
+	*width = vips_image_get_width(im);
+	*height = vips_image_get_height(im);
+	*orientation_swap = vips_image_get_orientation_swap(im);
+	*has_alpha = vips_image_hasalpha(im);
+	*pages = vips_image_get_n_pages(im);
+	g_object_unref(im);
+	return 0;
+}
+
+// step replaces *im with the result of an operation, releasing the input.
+// Downstream images keep their inputs alive, so the chain stays valid.
+static int step(VipsImage **im, VipsImage *out, int rc) {
+	if (rc) return -1;
+	g_object_unref(*im);
+	*im = out;
+	return 0;
+}
+
+static int save(VipsImage *im, const ip_plan *p, void **out, size_t *out_len) {
+	switch (p->format) {
+	case IP_JPEG:
+		return vips_jpegsave_buffer(im, out, out_len, "Q", p->quality,
+			"strip", TRUE, "optimize_coding", TRUE, NULL);
+	case IP_PNG:
+		return vips_pngsave_buffer(im, out, out_len, "compression", 6,
+			"strip", TRUE, NULL);
+	case IP_WEBP:
+		return vips_webpsave_buffer(im, out, out_len, "Q", p->quality,
+			"effort", p->effort, "strip", TRUE, NULL);
+	case IP_AVIF:
+		return vips_heifsave_buffer(im, out, out_len, "Q", p->quality,
+			"compression", VIPS_FOREIGN_HEIF_COMPRESSION_AV1,
+			"effort", p->effort, "strip", TRUE, NULL);
+	case IP_GIF:
+		return vips_gifsave_buffer(im, out, out_len, "strip", TRUE, NULL);
+	}
+	vips_error("imgproxy", "unknown output format %d", p->format);
+	return -1;
+}
+
+int ip_run(const void *buf, size_t len, const ip_plan *p, void **out, size_t *out_len) {
+	VipsImage *im = NULL, *t = NULL;
+	int rc = -1;
+
+	// thumbnail: shrink-on-load, EXIF auto-orientation, colour management
+	// of embedded profiles, all in one pass. "force": Go computed the exact
+	// size for every fit mode.
+	// fail_on=truncated: refuse damage the decoders notice themselves.
+	if (p->crop == 2) {
+		// Cover the box and crop by attention, in thumbnail's own pass.
+		if (vips_thumbnail_buffer((void *) buf, len, &im, p->thumb_w,
+			"height", p->thumb_h, "crop", VIPS_INTERESTING_ATTENTION,
+			"option_string", "fail_on=truncated", NULL))
+			goto done;
+	} else if (vips_thumbnail_buffer((void *) buf, len, &im, p->thumb_w,
+		"height", p->thumb_h, "size", VIPS_SIZE_FORCE,
+		"option_string", "fail_on=truncated", NULL))
+		goto done;
+
+	if (vips_image_get_interpretation(im) != VIPS_INTERPRETATION_sRGB ||
+		vips_image_get_format(im) != VIPS_FORMAT_UCHAR) {
+		if (step(&im, t, vips_colourspace(im, &t, VIPS_INTERPRETATION_sRGB, NULL))) goto done;
+		if (vips_image_get_format(im) != VIPS_FORMAT_UCHAR &&
+			step(&im, t, vips_cast(im, &t, VIPS_FORMAT_UCHAR, NULL))) goto done;
+	}
+	if (p->rotate) {
+		VipsAngle a = p->rotate == 90 ? VIPS_ANGLE_D90 :
+			p->rotate == 180 ? VIPS_ANGLE_D180 : VIPS_ANGLE_D270;
+		if (step(&im, t, vips_rot(im, &t, a, NULL))) goto done;
+	}
+	if (p->flip_h && step(&im, t, vips_flip(im, &t, VIPS_DIRECTION_HORIZONTAL, NULL))) goto done;
+	if (p->flip_v && step(&im, t, vips_flip(im, &t, VIPS_DIRECTION_VERTICAL, NULL))) goto done;
+
+	if (p->crop == 1 && step(&im, t, vips_extract_area(im, &t,
+		p->crop_x, p->crop_y, p->crop_w, p->crop_h, NULL))) goto done;
+
+	if (p->blur > 0 && step(&im, t, vips_gaussblur(im, &t, p->blur, NULL))) goto done;
+	if (p->sharpen > 0 && step(&im, t, vips_sharpen(im, &t, "sigma", p->sharpen, NULL))) goto done;
+
+	if (p->embed) {
+		// Transparent padding needs an alpha band to be transparent in.
+		int alpha = p->bg[3] < 255 && !p->flatten;
+		if (alpha && !vips_image_hasalpha(im) &&
+			step(&im, t, vips_addalpha(im, &t, NULL))) goto done;
+		int bands = vips_image_get_bands(im);
+		VipsArrayDouble *bg = vips_array_double_new(p->bg, bands < 4 ? bands : 4);
+		int r = vips_embed(im, &t, p->embed_x, p->embed_y, p->embed_w, p->embed_h,
+			"extend", VIPS_EXTEND_BACKGROUND, "background", bg, NULL);
+		vips_area_unref(VIPS_AREA(bg));
+		if (step(&im, t, r)) goto done;
+	}
+	if (p->flatten && vips_image_hasalpha(im)) {
+		VipsArrayDouble *bg = vips_array_double_new(p->bg, 3);
+		int r = vips_flatten(im, &t, "background", bg, NULL);
+		vips_area_unref(VIPS_AREA(bg));
+		if (step(&im, t, r)) goto done;
+	}
+	rc = save(im, p, out, out_len);
+done:
+	if (im) g_object_unref(im);
+	return rc;
+}

@@ -1,0 +1,115 @@
+//go:build cgo
+
+package transform
+
+/*
+#cgo pkg-config: vips
+#include <stdlib.h>
+#include "vips.h"
+*/
+import "C"
+
+import (
+	"errors"
+	"runtime"
+	"strings"
+	"sync"
+	"unsafe"
+
+	"github.com/h2non/bimg"
+)
+
+var (
+	startOnce sync.Once
+	startErr  error
+)
+
+// startLibvips finishes what bimg began when it loaded: bimg starts libvips
+// and sets libvips' own thread pool to VIPS_CONCURRENCY (default 1, so
+// parallelism comes from our workers); this turns the operation cache off
+// and blocks untrusted loaders.
+func startLibvips() error {
+	startOnce.Do(func() {
+		if C.ip_init() != 0 {
+			startErr = errors.New("libvips: " + vipsError())
+		}
+	})
+	return startErr
+}
+
+// vipsError returns and clears libvips' error buffer.
+func vipsError() string {
+	msg := strings.TrimSpace(C.GoString(C.ip_error()))
+	C.ip_error_clear()
+	return msg
+}
+
+// withVipsThread runs f on one OS thread and then frees libvips' per-thread
+// state, which otherwise lingers on whichever thread Go used.
+func withVipsThread(f func()) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	defer C.vips_thread_shutdown()
+	f()
+}
+
+// readHeader reads dimensions and alpha from src without decoding pixels.
+func readHeader(src []byte) (source, error) {
+	var w, h, swap, alpha, pages C.int
+	var rc C.int
+	withVipsThread(func() {
+		rc = C.ip_header(unsafe.Pointer(&src[0]), C.size_t(len(src)), &w, &h, &swap, &alpha, &pages)
+	})
+	if rc != 0 {
+		return source{}, errors.New(vipsError())
+	}
+	s := source{width: int(w), height: int(h), hasAlpha: alpha != 0}
+	if swap != 0 {
+		s.width, s.height = s.height, s.width
+	}
+	return s, nil
+}
+
+// render runs p on src and returns the encoded image.
+func render(src []byte, p *plan) ([]byte, error) {
+	cp := C.ip_plan{
+		thumb_w: C.int(p.thumbW), thumb_h: C.int(p.thumbH),
+		rotate: C.int(p.rotate), flip_h: cbool(p.flipH), flip_v: cbool(p.flipV),
+		crop:   C.int(p.crop),
+		crop_x: C.int(p.cropX), crop_y: C.int(p.cropY), crop_w: C.int(p.cropW), crop_h: C.int(p.cropH),
+		embed:   cbool(p.embed),
+		embed_x: C.int(p.embedX), embed_y: C.int(p.embedY), embed_w: C.int(p.embedW), embed_h: C.int(p.embedH),
+		flatten: cbool(p.flatten),
+		blur:    C.double(p.blur), sharpen: C.double(p.sharpen),
+		format:  C.int(cFormat[p.format]),
+		quality: C.int(p.quality), effort: C.int(p.effort),
+	}
+	cp.bg = [4]C.double{C.double(p.bg.R), C.double(p.bg.G), C.double(p.bg.B), C.double(p.bg.A)}
+
+	var out unsafe.Pointer
+	var n C.size_t
+	var rc C.int
+	withVipsThread(func() {
+		rc = C.ip_run(unsafe.Pointer(&src[0]), C.size_t(len(src)), &cp, &out, &n)
+	})
+	if rc != 0 {
+		return nil, errors.New(vipsError())
+	}
+	defer C.g_free(C.gpointer(out))
+	return C.GoBytes(out, C.int(n)), nil
+}
+
+var cFormat = [...]C.int{0, C.IP_JPEG, C.IP_PNG, C.IP_WEBP, C.IP_AVIF, C.IP_GIF}
+
+func cbool(b bool) C.int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// LibvipsVersion returns the version of the libvips the binary was built with.
+func LibvipsVersion() string { return bimg.VipsVersion }
+
+// Available reports whether this binary was built with libvips.
+const Available = true
