@@ -7,15 +7,16 @@ as_root() {
 	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
-# ensure_apt_packages installs libvips (with pkg-config, for cgo) and Node.js
-# when they are missing, plus any extra Debian packages named.
+# ensure_apt_packages installs the named Debian packages that are missing,
+# plus libvips and pkg-config (the cgo build needs them) when absent.
 ensure_apt_packages() {
-	local need=()
+	local need=() p
 	command -v pkg-config >/dev/null && pkg-config --exists vips || need+=(libvips-dev pkg-config)
-	command -v node >/dev/null || need+=(nodejs)
-	local p
 	for p in "$@"; do
-		dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
+		case "$p" in
+		nodejs) command -v node >/dev/null || need+=(nodejs) ;;
+		*) dpkg -s "$p" >/dev/null 2>&1 || need+=("$p") ;;
+		esac
 	done
 	if [ ${#need[@]} -gt 0 ]; then
 		step "installing ${need[*]} (apt)"

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
-ensure_apt_packages curl
+ensure_apt_packages curl nodejs
 ensure_go_tool staticcheck honnef.co/go/tools/cmd/staticcheck@v0.8.2
 ensure_versitygw
 

@@ -4,17 +4,20 @@ package imagefmt
 type Info struct {
 	// Width and Height are the pixel dimensions the header declares; zero
 	// where the format's dimensions are not parsed (TIFF, HEIC, SVG, BMP).
+	// A GIF's are its logical screen, grown to hold every frame.
 	Width, Height int
 	// Frames is the number of animation frames for GIF and WebP, 1 for other
 	// parsed formats, and zero where dimensions are not parsed either.
 	Frames int
 }
 
-// Check reports whether b is a structurally complete file of format f. A nil
-// error does not promise that the pixels decode; it promises that every
-// marker, chunk, block or box the format defines is present, in order, and
-// inside the buffer. Errors wrap ErrTruncated or ErrCorrupt. Check runs in
-// time linear in len(b) and allocates nothing on success.
+// Check reports whether b is a structurally complete file of format f. For
+// JPEG, PNG, GIF, WebP, AVIF and HEIC it walks every marker, chunk, block or
+// box from the first to the format's end mark and checks each lies inside the
+// buffer; for TIFF, BMP and SVG it checks the magic and one cheap sign of a
+// cut file. A nil error does not promise that the pixels decode. Errors wrap
+// ErrTruncated or ErrCorrupt. Check runs in time linear in len(b) and
+// allocates nothing on success. A file Check accepts as f is one Sniff names f.
 func Check(b []byte, f Format) error {
 	_, err := Inspect(b, f)
 	return err

@@ -3,7 +3,6 @@ package imagefmt
 import (
 	"bytes"
 	"encoding/binary"
-	"strconv"
 )
 
 // JPEG markers (ITU T.81, table B.1) that the walk treats specially.
@@ -35,7 +34,14 @@ func inspectJPEG(b []byte) (Info, error) {
 			return Info{}, truncated("jpeg: missing EOI")
 		}
 		if b[pos] != 0xFF {
-			return Info{}, corrupt("jpeg: no marker at offset " + strconv.Itoa(pos))
+			// Cameras and editors leave stray bytes between segments; libjpeg
+			// skips to the next marker with a warning and decodes the image
+			// perfectly, so refusing them would refuse good photographs.
+			i := bytes.IndexByte(b[pos:], 0xFF)
+			if i < 0 {
+				return Info{}, truncated("jpeg: missing EOI")
+			}
+			pos += i
 		}
 		// Any number of 0xFF fill bytes may precede a marker (T.81 B.1.1.2).
 		for pos < len(b) && b[pos] == 0xFF {
@@ -60,7 +66,7 @@ func inspectJPEG(b []byte) (Info, error) {
 		case m == jpegSOI:
 			return Info{}, corrupt("jpeg: SOI inside the image")
 		case m == 0x00:
-			return Info{}, corrupt("jpeg: stuffed zero outside entropy-coded data")
+			continue // FF00 between segments is stray data too: skip on
 		}
 		if len(b)-pos < 2 {
 			return Info{}, truncated("jpeg: segment length cut short")

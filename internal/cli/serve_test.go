@@ -1,0 +1,96 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// serve --dev prints URLs that work, over real HTTP, and stops cleanly.
+func TestServeDev(t *testing.T) {
+	t.Chdir(t.TempDir())
+	t.Setenv("IMGPROXY_SIGNING_KEYS", "")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errOut lockedBuffer
+	root := New()
+	root.SetArgs([]string{"serve", "--dev", "--addr", "127.0.0.1:0"})
+	root.SetOut(&out)
+	root.SetErr(&errOut)
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "mint more") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no example URLs printed:\n%s\n%s", out.String(), errOut.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	printed := out.String()
+	urls := regexp.MustCompile(`http://127\.0\.0\.1:\d+/[^\s"]+`).FindAllString(printed, -1)
+	if len(urls) < 3 {
+		t.Fatalf("too few URLs:\n%s", printed)
+	}
+	for _, u := range urls {
+		u = strings.ReplaceAll(u, "&amp;", "&") // from the <picture> markup
+		res, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), "image/") || len(body) == 0 {
+			t.Errorf("%s: %d %s", u, res.StatusCode, body)
+		}
+	}
+	if !strings.Contains(printed, `<source type="image/avif"`) || !strings.Contains(printed, "fm=webp&w=400") {
+		t.Errorf("examples lack the WebP URL or the picture markup:\n%s", printed)
+	}
+	if strings.Contains(errOut.String(), "level=ERROR") {
+		t.Errorf("errors logged:\n%s", errOut.String())
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("serve returned %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+}
+
+func TestServeRefusesWithoutKeyOrOrigin(t *testing.T) {
+	code, _, errOut := run(t, "", "", "serve", "--addr", "127.0.0.1:0")
+	if code != 1 || !strings.Contains(errOut, "no signing key") || !strings.Contains(errOut, "--dev") {
+		t.Errorf("no key: %d %q", code, errOut)
+	}
+	code, _, errOut = run(t, vectorKey, "", "serve", "--addr", "127.0.0.1:0")
+	if code != 1 || !strings.Contains(errOut, "no origin") {
+		t.Errorf("no origin: %d %q", code, errOut)
+	}
+}
