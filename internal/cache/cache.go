@@ -17,35 +17,43 @@ type Config struct {
 	// MemorySize is the memory tier's byte budget; 0 disables the tier.
 	MemorySize int64
 	// MaxEntryFraction: an entry larger than this fraction of MemorySize is
-	// not kept, so that one huge image cannot flush many small ones.
+	// not kept in memory, so that one huge image cannot flush many small
+	// ones.
 	MaxEntryFraction float64
+	// MaxAge bounds how long an entry is served from memory (the disk tier
+	// has its own); 0: no limit.
+	MaxAge time.Duration
+	// Disk is the disk tier below memory; nil disables it.
+	Disk *Disk
 	// FillTimeout bounds one fill (origin fetch and transform), which runs
 	// on its own context so that no single client can cancel it for the
 	// others waiting on it.
 	FillTimeout time.Duration
 }
 
-// Cache looks up finished responses and coalesces the work of filling them.
+// Cache looks up finished responses in memory, then on disk, and
+// coalesces the work of filling them: one flight per cache key.
 type Cache struct {
 	mem         *lru.Cache[params.Key, *Entry] // nil when disabled
+	disk        *Disk                          // nil when disabled
 	flights     singleflight.Group
 	fillTimeout time.Duration
 
-	hits      [2]atomic.Int64 // memory, disk
-	fills     atomic.Int64    // fills run (flight leaders)
-	coalesced atomic.Int64    // requests that waited on another's fill
+	memHits   atomic.Int64
+	fills     atomic.Int64 // fills run
+	coalesced atomic.Int64 // requests that waited on another's flight
 	fillErrs  atomic.Int64
 }
 
 // New returns a cache.
 func New(cfg Config) *Cache {
-	c := &Cache{fillTimeout: cfg.FillTimeout}
+	c := &Cache{disk: cfg.Disk, fillTimeout: cfg.FillTimeout}
 	if cfg.MemorySize > 0 {
 		frac := cfg.MaxEntryFraction
 		if frac <= 0 || frac > 1 {
 			frac = 1
 		}
-		c.mem = lru.New[params.Key, *Entry](cfg.MemorySize, int64(float64(cfg.MemorySize)*frac), 0)
+		c.mem = lru.New[params.Key, *Entry](cfg.MemorySize, int64(float64(cfg.MemorySize)*frac), cfg.MaxAge)
 	}
 	return c
 }
@@ -54,12 +62,18 @@ func New(cfg Config) *Cache {
 // and never cached.
 type Fill func(ctx context.Context) (*Entry, error)
 
-// Get returns the entry for key: from memory, or by running fill once for
-// all concurrent callers of the same key. Each caller returns when its own
-// ctx is done, even while the shared fill goes on.
-func (c *Cache) Get(ctx context.Context, key params.Key, fill Fill) (*Entry, Tier, error) {
-	if e, ok := c.lookup(key); ok {
-		c.hits[0].Add(1)
+type flightResult struct {
+	e    *Entry
+	tier Tier
+}
+
+// Get returns the entry for key, a variant of the original objectKey: from
+// memory, else from disk (promoted to memory), else by running fill once
+// for all concurrent callers. Each caller returns when its own ctx is done,
+// even while the shared work goes on.
+func (c *Cache) Get(ctx context.Context, objectKey string, key params.Key, fill Fill) (*Entry, Tier, error) {
+	if e, ok := c.memory(key); ok {
+		c.memHits.Add(1)
 		return e, TierMemory, nil
 	}
 	leader := false
@@ -72,13 +86,19 @@ func (c *Cache) Get(ctx context.Context, key params.Key, fill Fill) (*Entry, Tie
 				v, err = nil, fmt.Errorf("fill panicked: %v", p)
 			}
 		}()
-		c.fills.Add(1)
-		// Another flight for this key may have finished between our lookup
-		// and this one starting: its result is in memory, so use it rather
+		// A flight for this key may have finished between our lookup and
+		// this one starting: its result is in memory, so use it rather
 		// than doing the work again.
-		if e, ok := c.lookup(key); ok {
-			return e, nil
+		if e, ok := c.memory(key); ok {
+			return flightResult{e, TierMemory}, nil
 		}
+		if c.disk != nil {
+			if e, ok := c.disk.Get(objectKey, key); ok {
+				c.remember(key, e)
+				return flightResult{e, TierDisk}, nil
+			}
+		}
+		c.fills.Add(1)
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.fillTimeout)
 		defer cancel()
 		e, err := fill(fctx)
@@ -86,8 +106,11 @@ func (c *Cache) Get(ctx context.Context, key params.Key, fill Fill) (*Entry, Tie
 			c.fillErrs.Add(1)
 			return nil, err
 		}
-		c.store(key, e)
-		return e, nil
+		c.remember(key, e)
+		if c.disk != nil {
+			c.disk.Put(key, e)
+		}
+		return flightResult{e, TierMiss}, nil
 	})
 	select {
 	case r := <-ch:
@@ -97,29 +120,44 @@ func (c *Cache) Get(ctx context.Context, key params.Key, fill Fill) (*Entry, Tie
 		if r.Err != nil {
 			return nil, TierMiss, r.Err
 		}
-		return r.Val.(*Entry), TierMiss, nil
+		fr := r.Val.(flightResult)
+		return fr.e, fr.tier, nil
 	case <-ctx.Done():
 		return nil, TierMiss, ctx.Err()
 	}
 }
 
-func (c *Cache) lookup(key params.Key) (*Entry, bool) {
+func (c *Cache) memory(key params.Key) (*Entry, bool) {
 	if c.mem == nil {
 		return nil, false
 	}
 	return c.mem.Get(key)
 }
 
-func (c *Cache) store(key params.Key, e *Entry) {
+func (c *Cache) remember(key params.Key, e *Entry) {
 	if c.mem != nil {
 		c.mem.Add(key, e, e.size())
 	}
+}
+
+// Purge removes every variant of the original objectKey from both tiers
+// and returns how many were known.
+func (c *Cache) Purge(objectKey string) int {
+	n := 0
+	if c.mem != nil {
+		n += c.mem.RemoveFunc(func(_ params.Key, e *Entry) bool { return e.ObjectKey == objectKey })
+	}
+	if c.disk != nil {
+		n += c.disk.Purge(objectKey)
+	}
+	return n
 }
 
 // Stats is a snapshot of the cache's counters.
 type Stats struct {
 	Memory     lru.Stats
 	MemoryHits int64
+	Disk       *DiskStats // nil without a disk tier
 	Fills      int64
 	Coalesced  int64
 	FillErrors int64
@@ -128,13 +166,17 @@ type Stats struct {
 // Stats returns the cache's counters.
 func (c *Cache) Stats() Stats {
 	s := Stats{
-		MemoryHits: c.hits[0].Load(),
+		MemoryHits: c.memHits.Load(),
 		Fills:      c.fills.Load(),
 		Coalesced:  c.coalesced.Load(),
 		FillErrors: c.fillErrs.Load(),
 	}
 	if c.mem != nil {
 		s.Memory = c.mem.Stats()
+	}
+	if c.disk != nil {
+		ds := c.disk.Stats()
+		s.Disk = &ds
 	}
 	return s
 }

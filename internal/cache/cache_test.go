@@ -31,7 +31,7 @@ func TestCoalescing(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			e, tier, err := c.Get(context.Background(), key("a"), fill)
+			e, tier, err := c.Get(context.Background(), "obj", key("a"), fill)
 			if err != nil || len(e.Body) != 10 {
 				t.Errorf("get: %v", err)
 			}
@@ -52,7 +52,7 @@ func TestCoalescing(t *testing.T) {
 		t.Errorf("coalesced %d, want %d", s.Coalesced, n-1)
 	}
 	// Now it is a memory hit.
-	if _, tier, _ := c.Get(context.Background(), key("a"), fill); tier != TierMemory || fills.Load() != 1 {
+	if _, tier, _ := c.Get(context.Background(), "obj", key("a"), fill); tier != TierMemory || fills.Load() != 1 {
 		t.Errorf("second get: tier %s, fills %d", tier, fills.Load())
 	}
 }
@@ -68,14 +68,14 @@ func TestErrorsAreNotCached(t *testing.T) {
 		}
 		return entry(1), nil
 	}
-	if _, _, err := c.Get(context.Background(), key("a"), fill); !errors.Is(err, boom) {
+	if _, _, err := c.Get(context.Background(), "obj", key("a"), fill); !errors.Is(err, boom) {
 		t.Fatalf("first: %v", err)
 	}
-	if _, tier, err := c.Get(context.Background(), key("a"), fill); err != nil || tier != TierMiss || calls != 2 {
+	if _, tier, err := c.Get(context.Background(), "obj", key("a"), fill); err != nil || tier != TierMiss || calls != 2 {
 		t.Errorf("second: %v %s calls=%d", err, tier, calls)
 	}
 	p := func(context.Context) (*Entry, error) { panic("bug") }
-	if _, _, err := c.Get(context.Background(), key("p"), p); err == nil {
+	if _, _, err := c.Get(context.Background(), "obj", key("p"), p); err == nil {
 		t.Error("panic not turned into an error")
 	}
 }
@@ -97,11 +97,11 @@ func TestWaiterDeadline(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		_, _, err := c.Get(context.Background(), key("a"), fill)
+		_, _, err := c.Get(context.Background(), "obj", key("a"), fill)
 		done <- err
 	}()
 	start := time.Now()
-	if _, _, err := c.Get(ctx, key("a"), fill); !errors.Is(err, context.DeadlineExceeded) {
+	if _, _, err := c.Get(ctx, "obj", key("a"), fill); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("impatient waiter: %v", err)
 	}
 	if time.Since(start) > 500*time.Millisecond {
@@ -122,7 +122,7 @@ func TestFillTimeout(t *testing.T) {
 		<-ctx.Done()
 		return nil, ctx.Err()
 	}
-	if _, _, err := c.Get(context.Background(), key("a"), fill); !errors.Is(err, context.DeadlineExceeded) {
+	if _, _, err := c.Get(context.Background(), "obj", key("a"), fill); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("got %v", err)
 	}
 }
@@ -130,7 +130,7 @@ func TestFillTimeout(t *testing.T) {
 func TestBudgetAndAdmission(t *testing.T) {
 	c := New(Config{MemorySize: 10_000, MaxEntryFraction: 0.25, FillTimeout: time.Second})
 	get := func(k string, n int) Tier {
-		_, tier, _ := c.Get(context.Background(), key(k), func(context.Context) (*Entry, error) { return entry(n), nil })
+		_, tier, _ := c.Get(context.Background(), "obj", key(k), func(context.Context) (*Entry, error) { return entry(n), nil })
 		return tier
 	}
 	get("big", 3000) // 3000+256 > 2500: not admitted
@@ -146,7 +146,7 @@ func TestBudgetAndAdmission(t *testing.T) {
 	off := New(Config{FillTimeout: time.Second})
 	n := 0
 	for i := 0; i < 2; i++ {
-		off.Get(context.Background(), key("a"), func(context.Context) (*Entry, error) { n++; return entry(1), nil })
+		off.Get(context.Background(), "obj", key("a"), func(context.Context) (*Entry, error) { n++; return entry(1), nil })
 	}
 	if n != 2 {
 		t.Error("disabled memory tier kept an entry")

@@ -11,13 +11,15 @@ type Entry struct {
 	Body         []byte
 	ContentType  string
 	LastModified time.Time // the original's, zero when unknown
+	OriginETag   string    // the original's, "" when unknown
 	ObjectKey    string    // so that purging an original finds its variants
+	Created      time.Time // when the variant was made
 }
 
 // size is what an entry costs against a byte budget: the body plus a rough
 // allowance for the struct, strings and index.
 func (e *Entry) size() int64 {
-	return int64(len(e.Body)+len(e.ContentType)+len(e.ObjectKey)) + 256
+	return int64(len(e.Body)+len(e.ContentType)+len(e.ObjectKey)+len(e.OriginETag)) + 256
 }
 
 // Tier says where a response came from; it is sent as X-Cache.

@@ -11,14 +11,13 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 
-	"github.com/imgproxy-team/imgproxy/internal/cache"
 	"github.com/imgproxy-team/imgproxy/internal/config"
 	"github.com/imgproxy-team/imgproxy/internal/origin"
 	"github.com/imgproxy-team/imgproxy/internal/params"
 	"github.com/imgproxy-team/imgproxy/internal/server"
 	"github.com/imgproxy-team/imgproxy/internal/sign"
-	"github.com/imgproxy-team/imgproxy/internal/transform"
 	"github.com/imgproxy-team/imgproxy/internal/urlsig"
 )
 
@@ -26,8 +25,10 @@ func newServeCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the image server",
-		Long: `Run the image server: verified requests are answered from memory, or the
-original is fetched from the origin, transformed with libvips and cached.
+		Long: `Run the image server: verified requests are answered from memory, then from
+the disk cache, or the original is fetched from the origin, transformed with
+libvips and cached in both. An admin listener (server.admin_addr, loopback by
+default) serves /metrics, POST /purge?key= and /debug/pprof/.
 
 Without a signing key it refuses to start, except with --dev: then it makes a
 throwaway key, serves sample images when no origin is configured, and prints
@@ -38,7 +39,9 @@ example URLs that work until it stops.`,
 	f := cmd.Flags()
 	f.Bool("dev", false, "development mode: throwaway key and sample images when none are configured")
 	f.String("addr", "", "public listen address (server.addr)")
+	f.String("admin-addr", "", "admin listen address (server.admin_addr)")
 	f.String("origin-dir", "", "serve originals from this directory (origin.dir)")
+	f.String("cache-dir", "", "disk cache directory (cache.disk.dir)")
 	f.String("key-file", "", "file holding the signing keys (signing.key_file)")
 	f.String("log-level", "", "debug, info, warn or error (log.level)")
 	return cmd
@@ -46,10 +49,12 @@ example URLs that work until it stops.`,
 
 func runServe(cmd *cobra.Command, _ []string) error {
 	cfg, err := loadConfig(cmd, map[string]string{
-		"server.addr":      "addr",
-		"origin.dir":       "origin-dir",
-		"signing.key_file": "key-file",
-		"log.level":        "log-level",
+		"server.addr":       "addr",
+		"server.admin_addr": "admin-addr",
+		"origin.dir":        "origin-dir",
+		"cache.disk.dir":    "cache-dir",
+		"signing.key_file":  "key-file",
+		"log.level":         "log-level",
 	})
 	if err != nil {
 		return err
@@ -84,56 +89,39 @@ func runServe(cmd *cobra.Command, _ []string) error {
 		return err
 	}
 	defer closeOrigin()
-
-	tr, err := transform.New(transform.Config{
-		Workers:      cfg.Transform.Workers,
-		Queue:        cfg.Transform.Queue,
-		QueueTimeout: cfg.Transform.QueueTimeout,
-		Limits: transform.Limits{
-			MaxSourcePixels: cfg.Transform.MaxSourcePixels,
-			MaxOutputDim:    cfg.Transform.MaxOutputDim,
-		},
-		Encoding: transform.Encoding{
-			QualityJPEG: cfg.Transform.QualityJPEG,
-			QualityWebP: cfg.Transform.QualityWebP,
-			QualityAVIF: cfg.Transform.QualityAVIF,
-			EffortWebP:  cfg.Transform.EffortWebP,
-			EffortAVIF:  cfg.Transform.EffortAVIF,
-		},
-	})
+	a, err := newApp(cfg, ring, src, log)
 	if err != nil {
 		return err
 	}
-	c := cache.New(cache.Config{
-		MemorySize:       cfg.Cache.MemorySize,
-		MaxEntryFraction: cfg.Cache.MaxEntryFraction,
-		FillTimeout:      cfg.Server.RequestTimeout,
-	})
-	h := server.New(server.Config{
-		Ring:         ring,
-		Limits:       params.Limits{MaxOutputDim: cfg.Transform.MaxOutputDim},
-		CacheControl: cfg.HTTP.CacheControl,
-		Timeout:      cfg.Server.RequestTimeout,
-		Logger:       log,
-	}, origin.NewShared(src, cfg.Cache.OriginalsSize, cfg.Cache.OriginalsTTL), tr, c)
 
 	ln, err := net.Listen("tcp", cfg.Server.Addr)
 	if err != nil {
 		return err
 	}
+	adminLn, err := net.Listen("tcp", cfg.Server.AdminAddr)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("admin listener: %w", err)
+	}
 	base := "http://" + displayAddr(ln.Addr())
-	fmt.Fprintf(out, "listening on %s\n", base)
+	fmt.Fprintf(out, "listening on %s (admin on %s)\n", base, displayAddr(adminLn.Addr()))
 	if dev {
 		printExamples(out, &sign.Signer{Ring: ring, BaseURL: base, Limits: params.Limits{MaxOutputDim: cfg.Transform.MaxOutputDim}}, ws)
 	}
-	log.Info("serving", "addr", ln.Addr().String(), "workers", cfg.Transform.Workers,
-		"memory_cache", config.FormatSize(cfg.Cache.MemorySize))
-	err = server.Serve(ctx, ln, h, server.Timeouts{
+	log.Info("serving", "addr", ln.Addr().String(), "admin", adminLn.Addr().String(),
+		"workers", cfg.Transform.Workers, "memory_cache", config.FormatSize(cfg.Cache.MemorySize),
+		"disk_cache", cfg.Cache.DiskDir)
+
+	t := server.Timeouts{
 		ReadHeader: cfg.Server.ReadHeaderTimeout,
 		Request:    cfg.Server.RequestTimeout,
 		Idle:       cfg.Server.IdleTimeout,
 		Shutdown:   cfg.Server.ShutdownTimeout,
-	}, log)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return server.Serve(gctx, ln, a.public, t, log) })
+	g.Go(func() error { return server.Serve(gctx, adminLn, a.admin, t, log) })
+	err = g.Wait()
 	log.Info("stopped")
 	return err
 }

@@ -37,7 +37,8 @@ func TestServeDev(t *testing.T) {
 	defer cancel()
 	var out, errOut lockedBuffer
 	root := New()
-	root.SetArgs([]string{"serve", "--dev", "--addr", "127.0.0.1:0"})
+	cacheDir := t.TempDir()
+	root.SetArgs([]string{"serve", "--dev", "--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--cache-dir", cacheDir})
 	root.SetOut(&out)
 	root.SetErr(&errOut)
 	done := make(chan error, 1)
@@ -69,6 +70,37 @@ func TestServeDev(t *testing.T) {
 	}
 	if !strings.Contains(printed, `<source type="image/avif"`) || !strings.Contains(printed, "fm=webp&w=400") {
 		t.Errorf("examples lack the WebP URL or the picture markup:\n%s", printed)
+	}
+	// The admin listener: metrics of every tier, and purge.
+	admin := regexp.MustCompile(`admin on (127\.0\.0\.1:\d+)`).FindStringSubmatch(printed)
+	if admin == nil {
+		t.Fatalf("no admin address printed:\n%s", printed)
+	}
+	res, err := http.Get("http://" + admin[1] + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, want := range []string{
+		`imgproxy_requests_total{cache="miss",status="200"}`,
+		`imgproxy_request_duration_seconds_bucket{cache="miss"`,
+		`imgproxy_transform_duration_seconds_count{format="webp"}`,
+		`imgproxy_origin_fetch_duration_seconds_count{result="ok"}`,
+		`imgproxy_origin_fetches_total`, `imgproxy_cache_coalesced_total`,
+		`imgproxy_cache_bytes{tier="memory"}`, `imgproxy_cache_bytes{tier="disk"}`,
+		`imgproxy_cache_budget_bytes{tier="disk"} 1.073741824e+10`,
+		`imgproxy_cache_entries{tier="disk"}`, `imgproxy_cache_evictions_total{tier="disk"}`,
+		`imgproxy_cache_corrupt_entries_total`, `imgproxy_transform_queue_depth`,
+		`imgproxy_libvips_memory_bytes`, `imgproxy_cache_disk_degraded 0`,
+	} {
+		if !strings.Contains(string(m), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	res, err = http.Post("http://"+admin[1]+"/purge?key=badge.png", "", nil)
+	if err != nil || res.StatusCode != 200 {
+		t.Errorf("purge: %v %v", res, err)
 	}
 	if strings.Contains(errOut.String(), "level=ERROR") {
 		t.Errorf("errors logged:\n%s", errOut.String())

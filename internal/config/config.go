@@ -65,6 +65,7 @@ type Cache struct {
 	OriginalsTTL     time.Duration
 	DiskDir          string
 	DiskSize         int64
+	MaxAge           time.Duration // 0: no limit
 }
 
 // Transform is the image processing limits and pool.

@@ -50,6 +50,7 @@ func (c *Config) fields() []field {
 		{"cache.originals.ttl", "30s", duration(&c.Cache.OriginalsTTL)},
 		{"cache.disk.dir", "", str(&c.Cache.DiskDir)},
 		{"cache.disk.size", "10GiB", size(&c.Cache.DiskSize, 1)},
+		{"cache.max_age", "0", durationOrZero(&c.Cache.MaxAge)},
 
 		{"transform.workers", "0", integer(&c.Transform.Workers, 0, 1024)},
 		{"transform.queue", "64", integer(&c.Transform.Queue, 0, 1<<20)},
@@ -151,6 +152,21 @@ func duration(p *time.Duration) func(string) error {
 		d, err := time.ParseDuration(strings.TrimSpace(s))
 		if err != nil || d <= 0 {
 			return fmt.Errorf("want a positive duration like 30s or 2m, got %q", s)
+		}
+		*p = d
+		return nil
+	}
+}
+
+func durationOrZero(p *time.Duration) func(string) error {
+	return func(s string) error {
+		if strings.TrimSpace(s) == "0" {
+			*p = 0
+			return nil
+		}
+		d, err := time.ParseDuration(strings.TrimSpace(s))
+		if err != nil || d < 0 {
+			return fmt.Errorf("want 0 (no limit) or a duration like 720h, got %q", s)
 		}
 		*p = d
 		return nil

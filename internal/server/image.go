@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/imgproxy-team/imgproxy/internal/cache"
 	"github.com/imgproxy-team/imgproxy/internal/params"
@@ -53,7 +54,7 @@ func (h *Handler) serveImage(ctx context.Context, w *recorder, r *http.Request, 
 		return
 	}
 
-	e, tier, err := h.cache.Get(ctx, key, func(ctx context.Context) (*cache.Entry, error) {
+	e, tier, err := h.cache.Get(ctx, u.Key, key, func(ctx context.Context) (*cache.Entry, error) {
 		return h.render(ctx, u.Key, &opts, format)
 	})
 	info.tier = string(tier)
@@ -83,7 +84,7 @@ func (h *Handler) render(ctx context.Context, objectKey string, o *params.Option
 	if err != nil {
 		return nil, err
 	}
-	e := &cache.Entry{LastModified: obj.LastModified, ObjectKey: objectKey}
+	e := &cache.Entry{LastModified: obj.LastModified, OriginETag: obj.ETag, ObjectKey: objectKey, Created: time.Now()}
 	if !o.Transform {
 		if e.ContentType, err = transform.Original(obj.Body); err != nil {
 			return nil, err

@@ -35,6 +35,10 @@ type requestInfo struct {
 // the query (which holds the signature) and never a secret; the full error
 // is for the operator only.
 func (h *Handler) logRequest(r *http.Request, rec *recorder, info *requestInfo, start time.Time) {
+	elapsed := time.Since(start)
+	if h.cfg.Observe != nil {
+		h.cfg.Observe(rec.status, info.tier, elapsed)
+	}
 	level := slog.LevelInfo
 	if rec.status >= 500 && rec.status != statusClientGone {
 		level = slog.LevelError
@@ -43,7 +47,7 @@ func (h *Handler) logRequest(r *http.Request, rec *recorder, info *requestInfo, 
 		slog.String("method", r.Method),
 		slog.Int("status", rec.status),
 		slog.Int64("bytes", rec.bytes),
-		slog.Duration("duration", time.Since(start)),
+		slog.Duration("duration", elapsed),
 	}
 	if info.key != "" {
 		attrs = append(attrs, slog.String("key", info.key))

@@ -30,7 +30,7 @@ type Transformer interface {
 
 // Cache answers from stored responses or fills them once per key.
 type Cache interface {
-	Get(ctx context.Context, key params.Key, fill cache.Fill) (*cache.Entry, cache.Tier, error)
+	Get(ctx context.Context, objectKey string, key params.Key, fill cache.Fill) (*cache.Entry, cache.Tier, error)
 }
 
 // Config is the server's policy.
@@ -45,6 +45,9 @@ type Config struct {
 	Ready func() error
 	// Now is the clock for expiry; nil means time.Now.
 	Now func() time.Time
+	// Observe, when set, is told the status, cache tier ("" when no lookup
+	// happened) and duration of every request (for metrics).
+	Observe func(status int, tier string, d time.Duration)
 }
 
 // Handler serves signed image URLs, /healthz and /readyz.

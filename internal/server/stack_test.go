@@ -33,8 +33,11 @@ type stack struct {
 	gets   func() int64
 	tr     *transform.Transformer
 	cache  *cache.Cache
+	disk   *cache.Disk
+	shared *origin.Shared
 	signer *sign.Signer
 	logs   *syncBuffer
+	close  func()
 }
 
 type stackOptions struct {
@@ -47,6 +50,8 @@ type stackOptions struct {
 	memory        int64
 	originals     int64
 	requestTO     time.Duration
+	diskDir       string         // enables the disk tier
+	s3            *s3test.Config // reuse a bucket (a "restarted" server)
 }
 
 func newStack(t *testing.T, mod func(*stackOptions)) *stack {
@@ -56,7 +61,12 @@ func newStack(t *testing.T, mod func(*stackOptions)) *stack {
 	if mod != nil {
 		mod(&o)
 	}
-	bucket := s3test.Bucket(t)
+	var bucket s3test.Config
+	if o.s3 != nil {
+		bucket = *o.s3
+	} else {
+		bucket = s3test.Bucket(t)
+	}
 	proxy, gets := s3test.CountingProxy(t, bucket.Endpoint)
 	oc := bucket.OriginConfig(o.maxBytes)
 	oc.Endpoint, oc.Timeout = proxy, o.originTimeout
@@ -80,19 +90,28 @@ func newStack(t *testing.T, mod func(*stackOptions)) *stack {
 	}
 	key, _ := hex.DecodeString(testKeyHex)
 	ring, _ := urlsig.NewKeyRing([][]byte{key})
-	c := cache.New(cache.Config{MemorySize: o.memory, MaxEntryFraction: 0.5, FillTimeout: o.requestTO})
 	logs := &syncBuffer{}
+	var disk *cache.Disk
+	if o.diskDir != "" {
+		if disk, err = cache.OpenDisk(cache.DiskConfig{Dir: o.diskDir, Size: 64 << 20,
+			Logger: slog.New(slog.NewTextHandler(logs, nil))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := cache.New(cache.Config{MemorySize: o.memory, MaxEntryFraction: 0.5, FillTimeout: o.requestTO, Disk: disk})
+	shared := origin.NewShared(src, o.originals, time.Minute)
 	h := New(Config{
 		Ring:         ring,
 		Limits:       params.DefaultLimits,
 		CacheControl: "public, max-age=31536000, immutable",
 		Timeout:      o.requestTO,
 		Logger:       slog.New(slog.NewTextHandler(logs, nil)),
-	}, origin.NewShared(src, o.originals, time.Minute), tr, c)
+		Ready:        disk.Writable,
+	}, shared, tr, c)
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
-	return &stack{t: t, url: ts.URL, s3: bucket, gets: gets, tr: tr, cache: c,
-		signer: &sign.Signer{Ring: ring, Limits: params.DefaultLimits}, logs: logs}
+	return &stack{t: t, url: ts.URL, s3: bucket, gets: gets, tr: tr, cache: c, disk: disk, shared: shared,
+		signer: &sign.Signer{Ring: ring, Limits: params.DefaultLimits}, logs: logs, close: ts.Close}
 }
 
 // sign returns a signed path for key and name=value pairs.

@@ -44,4 +44,7 @@ type Config struct {
 	QueueTimeout time.Duration // longest wait for a worker
 	Limits       Limits
 	Encoding     Encoding
+	// Observe, when set, is told how long each transform took, by output
+	// format (for metrics).
+	Observe func(f params.Format, d time.Duration)
 }

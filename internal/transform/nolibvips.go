@@ -11,3 +11,6 @@ func LibvipsVersion() string { return "" }
 func startLibvips() error                  { return ErrNoLibvips }
 func readHeader([]byte) (source, error)    { return source{}, ErrNoLibvips }
 func render([]byte, *plan) ([]byte, error) { return nil, ErrNoLibvips }
+
+// LibvipsMemory returns zeros in a binary built without libvips.
+func LibvipsMemory() (bytes, highwater, allocs int64) { return 0, 0, 0 }

@@ -114,7 +114,11 @@ func (t *Transformer) Transform(ctx context.Context, src []byte, o *params.Optio
 	if err != nil {
 		return Output{}, err
 	}
+	start := time.Now()
 	body, err := render(src, &p)
+	if t.cfg.Observe != nil {
+		t.cfg.Observe(f, time.Since(start))
+	}
 	if err != nil {
 		return Output{}, fmt.Errorf("%w: %s: %v", ErrCorrupt, kind, err)
 	}

@@ -113,3 +113,10 @@ func LibvipsVersion() string { return bimg.VipsVersion }
 
 // Available reports whether this binary was built with libvips.
 const Available = true
+
+// LibvipsMemory returns the bytes libvips has allocated now, its high-water
+// mark, and its live allocation count (memory Go's runtime does not see).
+func LibvipsMemory() (bytes, highwater, allocs int64) {
+	m := bimg.VipsMemory()
+	return m.Memory, m.MemoryHighwater, m.Allocations
+}

@@ -1,0 +1,296 @@
+package cache
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"sync/atomic"
+	"time"
+
+	"github.com/peterbourgon/diskv/v3"
+
+	"github.com/imgproxy-team/imgproxy/internal/params"
+)
+
+// DiskConfig configures the disk tier.
+type DiskConfig struct {
+	Dir    string
+	Size   int64         // byte budget of entry files
+	MaxAge time.Duration // entries older than this are misses; 0: no limit
+	Logger *slog.Logger
+}
+
+// Disk is the disk tier: finished responses in files under Dir, one
+// directory per original (so purging an original removes its variants
+// together), written atomically through diskv's temp directory, checked on
+// every read, and kept under a byte budget by evicting the least recently
+// used. Disk trouble degrades it to a no-op that retries by itself; it never
+// fails a request.
+type Disk struct {
+	dv      *diskv.Diskv
+	entries string // Dir/entries
+	tmp     string // Dir/tmp, diskv's temp directory
+	index   *diskIndex
+	maxAge  time.Duration
+	log     *slog.Logger
+
+	// writeMu makes reserving space, evicting and writing one step, so no
+	// eviction can delete a file that is still being written (which would
+	// leave it on disk but out of the budget). diskv serialises its writes
+	// anyway, so this costs no concurrency.
+	writeMu       sync.Mutex
+	pause         time.Duration // writes skipped after a failed one
+	degradedUntil atomic.Int64  // unix ns; writes are skipped until then
+	failing       atomic.Bool   // in a failure episode (logged once)
+	scanned       chan struct{}
+
+	hits, misses, corrupt, writeErrs, readErrs atomic.Int64
+}
+
+// degradedPause is how long writes are skipped after a write fails, so a
+// full or read-only disk costs one failed write per pause, not per request.
+const degradedPause = 5 * time.Second
+
+// OpenDisk opens (creating if needed) the disk tier in cfg.Dir, removes temp
+// files a crash left behind, and starts rebuilding the index in the
+// background; until it is done, entries not yet indexed are still found.
+// It fails if the directory cannot be written.
+func OpenDisk(cfg DiskConfig) (*Disk, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	entries := filepath.Join(cfg.Dir, "entries")
+	tmp := filepath.Join(cfg.Dir, "tmp")
+	for _, dir := range []string{entries, tmp} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("cache directory: %w", err)
+		}
+	}
+	// A temp file is an entry a crash interrupted: never complete, never
+	// renamed into place. Nothing else writes here.
+	if err := cleanDir(tmp); err != nil {
+		return nil, fmt.Errorf("cache directory: cleaning temp files: %w", err)
+	}
+	if err := probeWritable(tmp); err != nil {
+		return nil, fmt.Errorf("cache directory is not writable: %w", err)
+	}
+	d := &Disk{
+		dv: diskv.New(diskv.Options{
+			BasePath:          entries,
+			TempDir:           tmp,
+			AdvancedTransform: toPath,
+			InverseTransform:  fromPath,
+			PathPerm:          0o755,
+			FilePerm:          0o644,
+		}),
+		entries: entries,
+		tmp:     tmp,
+		index:   newDiskIndex(cfg.Size),
+		maxAge:  cfg.MaxAge,
+		log:     cfg.Logger,
+		pause:   degradedPause,
+		scanned: make(chan struct{}),
+	}
+	go d.rebuild()
+	return d, nil
+}
+
+// diskKey names a variant on disk: the original's hash, a slash, the
+// variant's cache key. Both are hex, so no key can form a path of its own.
+func diskKey(objectKey string, key params.Key) string {
+	return objectDir(objectKey) + "/" + hex.EncodeToString(key[:])
+}
+
+// objectDir is the hex name of an original's directory.
+func objectDir(objectKey string) string {
+	h := sha256.Sum256([]byte(objectKey))
+	return hex.EncodeToString(h[:16])
+}
+
+// toPath spreads originals over 256 directories: entries/ab/ab12…/<variant>.
+func toPath(key string) *diskv.PathKey {
+	obj, variant := key[:32], key[33:]
+	return &diskv.PathKey{Path: []string{obj[:2], obj}, FileName: variant}
+}
+
+// fromPath is toPath's inverse; it returns "" for anything that is not an
+// entry file.
+func fromPath(p *diskv.PathKey) string {
+	if len(p.Path) != 2 || len(p.Path[1]) != 32 || p.Path[0] != p.Path[1][:2] ||
+		len(p.FileName) != 64 || !isHex(p.Path[1]) || !isHex(p.FileName) {
+		return ""
+	}
+	return p.Path[1] + "/" + p.FileName
+}
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// Get returns the entry, verified, or false. A corrupt, truncated, stale or
+// unreadable entry is removed and counted, and is a miss.
+func (d *Disk) Get(objectKey string, key params.Key) (*Entry, bool) {
+	k := diskKey(objectKey, key)
+	b, err := d.dv.Read(k)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			d.readErrs.Add(1)
+			d.log.Warn("disk cache: read failed", "key", objectKey, "err", err)
+		}
+		d.index.remove(k)
+		d.misses.Add(1)
+		return nil, false
+	}
+	e, err := decodeEntry(b)
+	if err != nil {
+		d.corrupt.Add(1)
+		d.log.Warn("disk cache: corrupt entry removed", "key", objectKey, "file", k, "err", err)
+		d.erase(k)
+		d.misses.Add(1)
+		return nil, false
+	}
+	if d.maxAge > 0 && time.Since(e.Created) > d.maxAge {
+		d.erase(k)
+		d.misses.Add(1)
+		return nil, false
+	}
+	if !d.index.touch(k) {
+		// Found before the rebuild reached it, or written by a previous run.
+		d.eraseAll(d.index.add(k, int64(len(b))))
+	}
+	d.hits.Add(1)
+	return e, true
+}
+
+// Put stores e. Failures are logged and counted, never returned: the disk
+// tier is an optimisation.
+func (d *Disk) Put(key params.Key, e *Entry) {
+	if time.Now().UnixNano() < d.degradedUntil.Load() {
+		return
+	}
+	k := diskKey(e.ObjectKey, key)
+	b := encodeEntry(e)
+	d.writeMu.Lock()
+	defer d.writeMu.Unlock()
+	d.eraseAll(d.index.reserve(k, int64(len(b))))
+	if err := d.dv.Write(k, b); err != nil {
+		d.index.remove(k)
+		d.writeErrs.Add(1)
+		d.degradedUntil.Store(time.Now().Add(d.pause).UnixNano())
+		if !d.failing.Swap(true) {
+			d.log.Error("disk cache: write failed; serving from memory and origin, retrying every "+d.pause.String(), "err", err)
+		}
+		return
+	}
+	if d.failing.Swap(false) {
+		d.log.Info("disk cache: writing again")
+	}
+}
+
+// Purge removes every variant of an original and returns how many the
+// index knew of.
+func (d *Disk) Purge(objectKey string) int {
+	dir := objectDir(objectKey)
+	d.writeMu.Lock()
+	defer d.writeMu.Unlock()
+	removed := d.index.removeMatching(func(k string) bool { return k[:32] == dir })
+	// The whole directory: it also holds entries not indexed yet.
+	os.RemoveAll(filepath.Join(d.entries, dir[:2], dir))
+	return len(removed)
+}
+
+func (d *Disk) erase(k string) {
+	d.index.remove(k)
+	if err := d.dv.Erase(k); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		d.log.Warn("disk cache: could not remove entry", "file", k, "err", err)
+	}
+}
+
+func (d *Disk) eraseAll(keys []string) {
+	for _, k := range keys {
+		if err := d.dv.Erase(k); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			d.log.Warn("disk cache: could not evict entry", "file", k, "err", err)
+		}
+	}
+}
+
+// Writable reports whether the cache directory takes writes right now (for
+// /readyz). A nil Disk, no disk tier, is always writable.
+func (d *Disk) Writable() error {
+	if d == nil {
+		return nil
+	}
+	if err := os.MkdirAll(d.tmp, 0o755); err != nil {
+		return err
+	}
+	return probeWritable(d.tmp)
+}
+
+// WaitScanned blocks until the start-up index rebuild is done.
+func (d *Disk) WaitScanned() { <-d.scanned }
+
+// DiskStats is a snapshot of the disk tier.
+type DiskStats struct {
+	Entries     int
+	Used        int64
+	Budget      int64
+	Evictions   int64
+	Hits        int64
+	Misses      int64
+	Corrupt     int64
+	WriteErrors int64
+	ReadErrors  int64
+	Degraded    bool // writes are being skipped after a failure
+	Scanning    bool // the start-up rebuild is still going
+}
+
+// Stats returns the disk tier's counters.
+func (d *Disk) Stats() DiskStats {
+	n, used, ev := d.index.stats()
+	s := DiskStats{
+		Entries: n, Used: used, Budget: d.index.budget, Evictions: ev,
+		Hits: d.hits.Load(), Misses: d.misses.Load(), Corrupt: d.corrupt.Load(),
+		WriteErrors: d.writeErrs.Load(), ReadErrors: d.readErrs.Load(),
+		Degraded: d.failing.Load(),
+	}
+	select {
+	case <-d.scanned:
+	default:
+		s.Scanning = true
+	}
+	return s
+}
+
+// cleanDir removes everything inside dir.
+func cleanDir(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, e := range ents {
+		errs = append(errs, os.RemoveAll(filepath.Join(dir, e.Name())))
+	}
+	return errors.Join(errs...)
+}
+
+func probeWritable(dir string) error {
+	f, err := os.CreateTemp(dir, "probe")
+	if err != nil {
+		return err
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}

@@ -1,0 +1,298 @@
+package cache
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/imgproxy-team/imgproxy/internal/params"
+)
+
+func openDisk(t *testing.T, dir string, size int64) *Disk {
+	t.Helper()
+	d, err := OpenDisk(DiskConfig{Dir: dir, Size: size, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.WaitScanned()
+	return d
+}
+
+func variant(obj string, n int) params.Key {
+	return params.CacheKey(fmt.Sprintf("/%s?w=%d", obj, n), params.FormatDefault)
+}
+
+func body(n int, seed byte) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = seed + byte(i*7)
+	}
+	return b
+}
+
+func put(d *Disk, obj string, n, size int) *Entry {
+	e := &Entry{Body: body(size, byte(n)), ContentType: "image/webp", ObjectKey: obj, OriginETag: `"abc"`,
+		LastModified: time.Unix(1_700_000_000, 0), Created: time.Now()}
+	d.Put(variant(obj, n), e)
+	return e
+}
+
+// dirBytes sums the sizes of entry and temp files under dir.
+func dirBytes(dir string) int64 {
+	var n int64
+	filepath.WalkDir(dir, func(_ string, de fs.DirEntry, err error) error {
+		if err == nil && !de.IsDir() {
+			if info, err := de.Info(); err == nil {
+				n += info.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+// entryFiles lists the entry files under dir.
+func entryFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(dir, "entries", "*", "*", "*"))
+	return files
+}
+
+func TestDiskRoundTrip(t *testing.T) {
+	d := openDisk(t, t.TempDir(), 1<<20)
+	want := put(d, "photos/cat.jpg", 1, 1000)
+	got, ok := d.Get("photos/cat.jpg", variant("photos/cat.jpg", 1))
+	if !ok || !bytes.Equal(got.Body, want.Body) || got.ContentType != want.ContentType ||
+		got.OriginETag != want.OriginETag || !got.LastModified.Equal(want.LastModified) ||
+		got.ObjectKey != want.ObjectKey || !got.Created.Equal(want.Created) {
+		t.Fatalf("round trip: %+v", got)
+	}
+	if _, ok := d.Get("photos/cat.jpg", variant("photos/cat.jpg", 2)); ok {
+		t.Error("hit for a variant never stored")
+	}
+	if s := d.Stats(); s.Entries != 1 || s.Hits != 1 || s.Misses != 1 {
+		t.Errorf("stats %+v", s)
+	}
+}
+
+// A flipped byte anywhere, a truncated file and an empty file are all
+// detected, counted, removed, and are misses.
+func TestDiskCorruption(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		damage func([]byte) []byte
+	}{
+		{"flipped body byte", func(b []byte) []byte { b[len(b)-10] ^= 1; return b }},
+		{"flipped header byte", func(b []byte) []byte { b[12] ^= 0x40; return b }},
+		{"flipped magic", func(b []byte) []byte { b[0] = 'X'; return b }},
+		{"truncated body", func(b []byte) []byte { return b[:len(b)-1] }},
+		{"truncated header", func(b []byte) []byte { return b[:20] }},
+		{"empty", func([]byte) []byte { return nil }},
+		{"appended", func(b []byte) []byte { return append(b, 0) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			d := openDisk(t, dir, 1<<20)
+			put(d, "a.jpg", 1, 500)
+			files := entryFiles(t, dir)
+			if len(files) != 1 {
+				t.Fatalf("%d entry files", len(files))
+			}
+			b, _ := os.ReadFile(files[0])
+			if err := os.WriteFile(files[0], c.damage(b), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := d.Get("a.jpg", variant("a.jpg", 1)); ok {
+				t.Fatal("damaged entry served")
+			}
+			if s := d.Stats(); s.Corrupt != 1 || s.Entries != 0 {
+				t.Errorf("stats %+v", s)
+			}
+			if _, err := os.Stat(files[0]); !os.IsNotExist(err) {
+				t.Error("damaged entry not removed")
+			}
+		})
+	}
+}
+
+// Usage never exceeds the budget by more than one entry, while 8
+// goroutines write entries of random sizes.
+func TestDiskBudgetUnderConcurrentWriters(t *testing.T) {
+	const budget, maxEntry = 200_000, 20_000
+	dir := t.TempDir()
+	d := openDisk(t, dir, budget)
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	var worst int64
+	sampler := make(chan struct{})
+	go func() {
+		defer close(sampler)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				worst = max(worst, dirBytes(dir))
+				time.Sleep(time.Millisecond)
+			}
+		}
+	}()
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(g), 9))
+			for i := 0; i < 150; i++ {
+				obj := fmt.Sprintf("o%d.jpg", r.IntN(20))
+				put(d, obj, r.IntN(30), 100+r.IntN(maxEntry-200))
+				if r.IntN(3) == 0 {
+					d.Get(obj, variant(obj, r.IntN(30)))
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	close(stop)
+	<-sampler
+	final := dirBytes(dir)
+	if worst > budget+maxEntry || final > budget {
+		t.Errorf("directory peaked at %d bytes, ends at %d; budget %d (+%d for one entry in flight)", worst, final, budget, maxEntry)
+	}
+	if s := d.Stats(); s.Used != final || s.Evictions == 0 {
+		t.Errorf("index says %d bytes (%d evictions), directory holds %d", s.Used, s.Evictions, final)
+	}
+}
+
+// A restarted tier finds yesterday's entries, indexes them, and keeps its
+// budget; temp files a crash left are removed at start.
+func TestDiskRestart(t *testing.T) {
+	dir := t.TempDir()
+	d := openDisk(t, dir, 1<<20)
+	for i := 0; i < 20; i++ {
+		put(d, "a.jpg", i, 1000)
+	}
+	leftover := filepath.Join(dir, "tmp", "123456")
+	os.WriteFile(leftover, []byte("half an entry"), 0o644)
+
+	// Found by key before the rebuild is done, and after.
+	d2, err := OpenDisk(DiskConfig{Dir: dir, Size: 1 << 20, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := d2.Get("a.jpg", variant("a.jpg", 7)); !ok {
+		t.Error("entry not found during the rebuild")
+	}
+	d2.WaitScanned()
+	if s := d2.Stats(); s.Entries != 20 || s.Used != dirBytes(filepath.Join(dir, "entries")) {
+		t.Errorf("after restart: %+v", s)
+	}
+	if _, err := os.Stat(leftover); !os.IsNotExist(err) {
+		t.Error("leftover temp file not removed")
+	}
+	// A smaller budget on restart evicts down to it, oldest first.
+	d3 := openDisk(t, dir, 10_000)
+	if s := d3.Stats(); s.Used > 10_000 || s.Entries == 0 {
+		t.Errorf("smaller budget: %+v", s)
+	}
+	if _, ok := d3.Get("a.jpg", variant("a.jpg", 19)); !ok {
+		t.Error("newest entry evicted")
+	}
+}
+
+func TestDiskPurge(t *testing.T) {
+	dir := t.TempDir()
+	d := openDisk(t, dir, 1<<20)
+	for i := 0; i < 5; i++ {
+		put(d, "a/cat.jpg", i, 100)
+		put(d, "a/dog.jpg", i, 100)
+	}
+	if n := d.Purge("a/cat.jpg"); n != 5 {
+		t.Errorf("purged %d", n)
+	}
+	for i := 0; i < 5; i++ {
+		if _, ok := d.Get("a/cat.jpg", variant("a/cat.jpg", i)); ok {
+			t.Error("purged variant served")
+		}
+		if _, ok := d.Get("a/dog.jpg", variant("a/dog.jpg", i)); !ok {
+			t.Error("other original's variant purged")
+		}
+	}
+	if len(entryFiles(t, dir)) != 5 {
+		t.Errorf("%d files left", len(entryFiles(t, dir)))
+	}
+}
+
+func TestDiskMaxAge(t *testing.T) {
+	d, err := OpenDisk(DiskConfig{Dir: t.TempDir(), Size: 1 << 20, MaxAge: time.Hour, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &Entry{Body: []byte("x"), ObjectKey: "a.jpg", Created: time.Now().Add(-2 * time.Hour)}
+	d.Put(variant("a.jpg", 1), e)
+	if _, ok := d.Get("a.jpg", variant("a.jpg", 1)); ok {
+		t.Error("entry older than max age served")
+	}
+}
+
+// A cache directory that becomes unusable degrades the tier to a no-op
+// that logs once and recovers by itself.
+func TestDiskFault(t *testing.T) {
+	dir := t.TempDir()
+	var logs bytes.Buffer
+	d, err := OpenDisk(DiskConfig{Dir: dir, Size: 1 << 20, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.WaitScanned()
+	d.pause = 50 * time.Millisecond
+	// Root ignores permissions, so break the directory instead: a file
+	// where the entries directory was makes every write fail.
+	entries := filepath.Join(dir, "entries")
+	os.RemoveAll(entries)
+	os.WriteFile(entries, []byte("not a directory"), 0o644)
+	for i := 0; i < 10; i++ {
+		put(d, "a.jpg", i, 100)
+		if _, ok := d.Get("a.jpg", variant("a.jpg", i)); ok {
+			t.Fatal("served from a broken tier")
+		}
+	}
+	if s := d.Stats(); !s.Degraded || s.WriteErrors != 1 {
+		t.Errorf("degraded tier: %+v", s)
+	}
+	if n := strings.Count(logs.String(), "write failed"); n != 1 {
+		t.Errorf("logged %d times", n)
+	}
+	os.Remove(entries)
+	time.Sleep(60 * time.Millisecond)
+	put(d, "a.jpg", 1, 100)
+	if _, ok := d.Get("a.jpg", variant("a.jpg", 1)); !ok {
+		t.Error("did not recover")
+	}
+	if s := d.Stats(); s.Degraded || !strings.Contains(logs.String(), "writing again") {
+		t.Errorf("recovery: %+v", s)
+	}
+	// The whole cache directory removed: recreated on the next write.
+	os.RemoveAll(dir)
+	time.Sleep(60 * time.Millisecond)
+	put(d, "a.jpg", 2, 100)
+	put(d, "a.jpg", 3, 100)
+	if _, ok := d.Get("a.jpg", variant("a.jpg", 3)); !ok {
+		t.Error("did not recover from a removed directory")
+	}
+}
+
+func TestOpenDiskUnwritable(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(f, nil, 0o644)
+	if _, err := OpenDisk(DiskConfig{Dir: f, Size: 1}); err == nil {
+		t.Error("opened a cache directory that is a file")
+	}
+}

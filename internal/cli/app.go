@@ -1,0 +1,84 @@
+package cli
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/imgproxy-team/imgproxy/internal/admin"
+	"github.com/imgproxy-team/imgproxy/internal/cache"
+	"github.com/imgproxy-team/imgproxy/internal/config"
+	"github.com/imgproxy-team/imgproxy/internal/metrics"
+	"github.com/imgproxy-team/imgproxy/internal/origin"
+	"github.com/imgproxy-team/imgproxy/internal/params"
+	"github.com/imgproxy-team/imgproxy/internal/server"
+	"github.com/imgproxy-team/imgproxy/internal/transform"
+	"github.com/imgproxy-team/imgproxy/internal/urlsig"
+)
+
+// app is the server wired together: the composition root of serve.
+type app struct {
+	public http.Handler
+	admin  http.Handler
+}
+
+func newApp(cfg *config.Config, ring *urlsig.KeyRing, src origin.Origin, log *slog.Logger) (*app, error) {
+	var m *metrics.Metrics // set below; the transformer reports into it
+	tr, err := transform.New(transform.Config{
+		Workers:      cfg.Transform.Workers,
+		Queue:        cfg.Transform.Queue,
+		QueueTimeout: cfg.Transform.QueueTimeout,
+		Limits: transform.Limits{
+			MaxSourcePixels: cfg.Transform.MaxSourcePixels,
+			MaxOutputDim:    cfg.Transform.MaxOutputDim,
+		},
+		Encoding: transform.Encoding{
+			QualityJPEG: cfg.Transform.QualityJPEG,
+			QualityWebP: cfg.Transform.QualityWebP,
+			QualityAVIF: cfg.Transform.QualityAVIF,
+			EffortWebP:  cfg.Transform.EffortWebP,
+			EffortAVIF:  cfg.Transform.EffortAVIF,
+		},
+		Observe: func(f params.Format, d time.Duration) { m.ObserveTransform(f, d) },
+	})
+	if err != nil {
+		return nil, err
+	}
+	var disk *cache.Disk
+	if cfg.Cache.DiskDir != "" {
+		if disk, err = cache.OpenDisk(cache.DiskConfig{
+			Dir: cfg.Cache.DiskDir, Size: cfg.Cache.DiskSize, MaxAge: cfg.Cache.MaxAge, Logger: log,
+		}); err != nil {
+			return nil, err
+		}
+	}
+	c := cache.New(cache.Config{
+		MemorySize:       cfg.Cache.MemorySize,
+		MaxEntryFraction: cfg.Cache.MaxEntryFraction,
+		MaxAge:           cfg.Cache.MaxAge,
+		Disk:             disk,
+		FillTimeout:      cfg.Server.RequestTimeout,
+	})
+	var shared *origin.Shared // counts fetches into m, which reads its stats
+	m = metrics.New(metrics.Sources{
+		Cache:     c.Stats,
+		Transform: tr.Stats,
+		Originals: func() origin.SharedStats { return shared.Stats() },
+		Libvips:   transform.LibvipsMemory,
+	})
+	shared = origin.NewShared(m.Origin(src), cfg.Cache.OriginalsSize, cfg.Cache.OriginalsTTL)
+	public := server.New(server.Config{
+		Ring:         ring,
+		Limits:       params.Limits{MaxOutputDim: cfg.Transform.MaxOutputDim},
+		CacheControl: cfg.HTTP.CacheControl,
+		Timeout:      cfg.Server.RequestTimeout,
+		Logger:       log,
+		Ready:        disk.Writable,
+		Observe:      m.ObserveRequest,
+	}, shared, tr, c)
+	purge := func(key string) int {
+		shared.Forget(key)
+		return c.Purge(key)
+	}
+	return &app{public: public, admin: admin.Handler(m.Handler(), purge, log)}, nil
+}

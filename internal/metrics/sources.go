@@ -1,0 +1,61 @@
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/imgproxy-team/imgproxy/internal/cache"
+)
+
+// registerSources exports the components' own counters, read at scrape time.
+func (m *Metrics) registerSources(src Sources) {
+	gauge := func(name, help string, labels prometheus.Labels, f func() float64) {
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help, ConstLabels: labels}, f))
+	}
+	counter := func(name, help string, labels prometheus.Labels, f func() float64) {
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help, ConstLabels: labels}, f))
+	}
+	mem, disk := prometheus.Labels{"tier": "memory"}, prometheus.Labels{"tier": "disk"}
+	if src.Cache != nil {
+		c := src.Cache
+		gauge("imgproxy_cache_bytes", "Bytes held by a cache tier.", mem, func() float64 { return float64(c().Memory.Used) })
+		gauge("imgproxy_cache_budget_bytes", "Byte budget of a cache tier.", mem, func() float64 { return float64(c().Memory.Budget) })
+		gauge("imgproxy_cache_entries", "Entries in a cache tier.", mem, func() float64 { return float64(c().Memory.Entries) })
+		counter("imgproxy_cache_evictions_total", "Entries evicted to stay within budget.", mem, func() float64 { return float64(c().Memory.Evictions) })
+		counter("imgproxy_cache_fills_total", "Misses that ran an origin fetch and transform.", nil, func() float64 { return float64(c().Fills) })
+		counter("imgproxy_cache_coalesced_total", "Requests that waited for another request's identical work.", nil, func() float64 { return float64(c().Coalesced) })
+		if c().Disk != nil {
+			d := func() cache.DiskStats { return *c().Disk }
+			gauge("imgproxy_cache_bytes", "Bytes held by a cache tier.", disk, func() float64 { return float64(d().Used) })
+			gauge("imgproxy_cache_budget_bytes", "Byte budget of a cache tier.", disk, func() float64 { return float64(d().Budget) })
+			gauge("imgproxy_cache_entries", "Entries in a cache tier.", disk, func() float64 { return float64(d().Entries) })
+			counter("imgproxy_cache_evictions_total", "Entries evicted to stay within budget.", disk, func() float64 { return float64(d().Evictions) })
+			counter("imgproxy_cache_corrupt_entries_total", "Disk entries that failed their checksum and were removed.", nil, func() float64 { return float64(d().Corrupt) })
+			counter("imgproxy_cache_disk_errors_total", "Disk tier read and write failures.", nil, func() float64 { return float64(d().WriteErrors + d().ReadErrors) })
+			gauge("imgproxy_cache_disk_degraded", "1 while the disk tier skips writes after a failure.", nil, func() float64 { return b2f(d().Degraded) })
+		}
+	}
+	if src.Transform != nil {
+		t := src.Transform
+		gauge("imgproxy_transform_queue_depth", "Transforms waiting for a worker.", nil, func() float64 { return float64(t().Waiting) })
+		gauge("imgproxy_transform_busy_workers", "Workers running a transform.", nil, func() float64 { return float64(t().Busy) })
+	}
+	if src.Originals != nil {
+		o := src.Originals
+		counter("imgproxy_origin_fetches_total", "Origin fetches after coalescing and the originals cache.", nil, func() float64 { return float64(o().Fetches) })
+		counter("imgproxy_originals_cache_hits_total", "Originals served from the short-lived originals cache.", nil, func() float64 { return float64(o().Hits) })
+		counter("imgproxy_origin_coalesced_total", "Fetches that waited for another request's fetch of the same original.", nil, func() float64 { return float64(o().Coalesced) })
+	}
+	if src.Libvips != nil {
+		l := src.Libvips
+		gauge("imgproxy_libvips_memory_bytes", "Memory libvips has allocated.", nil, func() float64 { b, _, _ := l(); return float64(b) })
+		gauge("imgproxy_libvips_memory_highwater_bytes", "libvips' allocation high-water mark.", nil, func() float64 { _, h, _ := l(); return float64(h) })
+		gauge("imgproxy_libvips_allocations", "Live libvips allocations.", nil, func() float64 { _, _, a := l(); return float64(a) })
+	}
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,202 @@
+package server
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/imgproxy-team/imgproxy/internal/admin"
+	"github.com/imgproxy-team/imgproxy/internal/imagefmt"
+	"github.com/imgproxy-team/imgproxy/internal/testimages"
+)
+
+func entryFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "entries", "*", "*", "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// Restart warm: a new server on yesterday's cache directory serves every
+// variant from disk without one origin request (counted on the S3 side).
+func TestRestartWarm(t *testing.T) {
+	dir := t.TempDir()
+	a := newStack(t, func(o *stackOptions) { o.diskDir = dir })
+	a.fixtures()
+	var urls []string
+	for _, w := range []string{"50", "100", "150"} {
+		for _, fm := range []string{"webp", "jpg"} {
+			urls = append(urls, a.sign("photo.jpg", "w", w, "fm", fm))
+		}
+	}
+	bodies := map[string][]byte{}
+	for _, u := range urls {
+		r := a.get(u)
+		if r.status != 200 || r.header.Get("X-Cache") != "miss" {
+			t.Fatalf("first run: %d %s", r.status, r.header.Get("X-Cache"))
+		}
+		bodies[u] = r.body
+	}
+	a.close()
+
+	bucket := a.s3
+	b := newStack(t, func(o *stackOptions) { o.diskDir, o.s3 = dir, &bucket })
+	for _, u := range urls {
+		r := b.get(u)
+		if r.status != 200 || r.header.Get("X-Cache") != "disk" || string(r.body) != string(bodies[u]) {
+			t.Errorf("after restart: %d, X-Cache %q, same bytes %v", r.status, r.header.Get("X-Cache"), string(r.body) == string(bodies[u]))
+		}
+	}
+	if g := b.gets(); g != 0 {
+		t.Errorf("restarted server made %d origin requests", g)
+	}
+	// Promoted to memory on the way.
+	if r := b.get(urls[0]); r.header.Get("X-Cache") != "memory" {
+		t.Errorf("second request after restart: %q", r.header.Get("X-Cache"))
+	}
+	b.disk.WaitScanned()
+	if s := b.disk.Stats(); s.Entries != len(urls) {
+		t.Errorf("index rebuilt with %d entries, want %d", s.Entries, len(urls))
+	}
+}
+
+// A flipped byte and a truncated file are detected, counted, and refilled
+// from the origin; the client gets the correct image.
+func TestCorruptEntriesRefilled(t *testing.T) {
+	for _, damage := range []struct {
+		name string
+		f    func([]byte) []byte
+	}{
+		{"flipped byte", func(b []byte) []byte { b[len(b)/2] ^= 0x10; return b }},
+		{"truncated", func(b []byte) []byte { return b[:len(b)*2/3] }},
+	} {
+		t.Run(damage.name, func(t *testing.T) {
+			dir := t.TempDir()
+			a := newStack(t, func(o *stackOptions) { o.diskDir = dir })
+			a.fixtures()
+			u := a.sign("photo.jpg", "w", "120", "fm", "png")
+			if r := a.get(u); r.status != 200 {
+				t.Fatal(r.status)
+			}
+			a.close()
+			files := entryFiles(t, dir)
+			if len(files) != 1 {
+				t.Fatalf("%d entry files", len(files))
+			}
+			raw, _ := os.ReadFile(files[0])
+			os.WriteFile(files[0], damage.f(raw), 0o644)
+
+			bucket := a.s3
+			b := newStack(t, func(o *stackOptions) { o.diskDir, o.s3 = dir, &bucket })
+			r := b.get(u)
+			if r.status != 200 || r.header.Get("X-Cache") != "miss" || b.gets() != 1 {
+				t.Fatalf("%d X-Cache %q, %d GETs", r.status, r.header.Get("X-Cache"), b.gets())
+			}
+			if f, w, h := measure(t, r); f != imagefmt.PNG || w != 120 || h != 90 {
+				t.Errorf("refilled image: %v %dx%d", f, w, h)
+			}
+			if s := b.disk.Stats(); s.Corrupt != 1 {
+				t.Errorf("corrupt count %d", s.Corrupt)
+			}
+			// Rewritten whole: a third server reads it from disk.
+			c := newStack(t, func(o *stackOptions) { o.diskDir, o.s3 = dir, &bucket })
+			if r := c.get(u); r.header.Get("X-Cache") != "disk" || c.gets() != 0 {
+				t.Errorf("after refill: X-Cache %q", r.header.Get("X-Cache"))
+			}
+		})
+	}
+}
+
+// Purge through the admin listener removes every variant of one original
+// from both tiers, and none of another's.
+func TestPurge(t *testing.T) {
+	dir := t.TempDir()
+	s := newStack(t, func(o *stackOptions) { o.diskDir = dir })
+	s.s3.Put(t, "cat.jpg", testimages.JPEG(testimages.Quadrants(200, 100)))
+	s.s3.Put(t, "dog.jpg", testimages.JPEG(testimages.Quadrants(100, 200)))
+	var cat, dog []string
+	for _, w := range []string{"10", "20", "30"} {
+		cat = append(cat, s.sign("cat.jpg", "w", w))
+		dog = append(dog, s.sign("dog.jpg", "w", w))
+	}
+	for _, u := range append(append([]string{}, cat...), dog...) {
+		if r := s.get(u); r.status != 200 {
+			t.Fatal(r.status)
+		}
+	}
+	adm := httptest.NewServer(admin.Handler(http.NotFoundHandler(), func(key string) int {
+		s.shared.Forget(key)
+		return s.cache.Purge(key)
+	}, slog.New(slog.DiscardHandler)))
+	defer adm.Close()
+	res, err := http.Post(adm.URL+"/purge?key=cat.jpg", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out struct{ Purged int }
+	json.NewDecoder(res.Body).Decode(&out)
+	res.Body.Close()
+	// Three variants in memory and the same three on disk.
+	if res.StatusCode != 200 || out.Purged != 6 {
+		t.Errorf("purge: %d, purged %d", res.StatusCode, out.Purged)
+	}
+	if len(entryFiles(t, dir)) != 3 {
+		t.Errorf("%d entry files left, want dog's 3", len(entryFiles(t, dir)))
+	}
+	before := s.gets()
+	for _, u := range cat {
+		if r := s.get(u); r.header.Get("X-Cache") != "miss" {
+			t.Errorf("purged variant: X-Cache %q", r.header.Get("X-Cache"))
+		}
+	}
+	for _, u := range dog {
+		if r := s.get(u); r.header.Get("X-Cache") != "memory" {
+			t.Errorf("other original: X-Cache %q", r.header.Get("X-Cache"))
+		}
+	}
+	if g := s.gets() - before; g != 1 {
+		t.Errorf("refilling cat cost %d GETs, want 1", g)
+	}
+	if res, _ := http.Get(adm.URL + "/purge?key=cat.jpg"); res.StatusCode != 405 {
+		t.Errorf("GET /purge: %d", res.StatusCode)
+	}
+}
+
+// The cache directory breaking mid-run does not fail a request; /readyz
+// says so; when it is back, the tier writes again.
+func TestDiskFaultMidRun(t *testing.T) {
+	dir := t.TempDir()
+	s := newStack(t, func(o *stackOptions) { o.diskDir = dir })
+	s.fixtures()
+	if r := s.get(s.sign("photo.jpg", "w", "11")); r.status != 200 {
+		t.Fatal(r.status)
+	}
+	// Root ignores permissions: a file where the directory was breaks it.
+	os.RemoveAll(dir)
+	os.WriteFile(dir, []byte("not a directory"), 0o644)
+	for i := 0; i < 5; i++ {
+		if r := s.get(s.sign("photo.jpg", "w", strconv.Itoa(20+i))); r.status != 200 {
+			t.Errorf("request during the fault: %d %s", r.status, r.body)
+		}
+	}
+	if r := s.get(s.sign("photo.jpg", "w", "11")); r.status != 200 {
+		t.Errorf("cached variant during the fault: %d", r.status)
+	}
+	if r := s.get("/readyz"); r.status != 503 {
+		t.Errorf("/readyz during the fault: %d", r.status)
+	}
+	if st := s.disk.Stats(); !st.Degraded || st.WriteErrors == 0 {
+		t.Errorf("disk stats: %+v", st)
+	}
+	os.Remove(dir)
+	if r := s.get("/readyz"); r.status != 200 {
+		t.Errorf("/readyz after the fault: %d", r.status)
+	}
+}
