@@ -149,7 +149,9 @@ func (d *Disk) Get(objectKey string, key params.Key) (*Entry, bool) {
 			d.readErrs.Add(1)
 			d.log.Warn("disk cache: read failed", "key", objectKey, "err", err)
 		}
-		d.index.remove(k)
+		// The index entry stays: it may be a reservation for a write in
+		// flight, and dropping it would leave that file outside the budget.
+		// An entry whose file is gone costs budget until it is evicted.
 		d.misses.Add(1)
 		return nil, false
 	}
