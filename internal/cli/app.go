@@ -31,6 +31,8 @@ func newApp(cfg *config.Config, ring *urlsig.KeyRing, src origin.Origin, log *sl
 		Limits: transform.Limits{
 			MaxSourcePixels: cfg.Transform.MaxSourcePixels,
 			MaxOutputDim:    cfg.Transform.MaxOutputDim,
+			MaxSourceFrames: cfg.Transform.MaxSourceFrames,
+			AllowSVG:        cfg.Transform.AllowSVG,
 		},
 		Encoding: transform.Encoding{
 			QualityJPEG: cfg.Transform.QualityJPEG,

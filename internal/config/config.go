@@ -75,6 +75,8 @@ type Transform struct {
 	QueueTimeout    time.Duration
 	MaxSourcePixels int64
 	MaxOutputDim    int
+	MaxSourceFrames int
+	AllowSVG        bool
 	QualityJPEG     int
 	QualityWebP     int
 	QualityAVIF     int

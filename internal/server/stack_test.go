@@ -50,7 +50,8 @@ type stackOptions struct {
 	memory        int64
 	originals     int64
 	requestTO     time.Duration
-	diskDir       string         // enables the disk tier
+	diskDir       string // enables the disk tier
+	allowSVG      bool
 	s3            *s3test.Config // reuse a bucket (a "restarted" server)
 }
 
@@ -82,7 +83,7 @@ func newStack(t *testing.T, mod func(*stackOptions)) *stack {
 	}
 	tr, err := transform.New(transform.Config{
 		Workers: o.workers, Queue: o.queue, QueueTimeout: 5 * time.Second,
-		Limits:   transform.Limits{MaxSourcePixels: 50_000_000, MaxOutputDim: 8192},
+		Limits:   transform.Limits{MaxSourcePixels: 50_000_000, MaxOutputDim: 8192, AllowSVG: o.allowSVG},
 		Encoding: transform.Encoding{QualityJPEG: 80, QualityWebP: 80, QualityAVIF: 60, EffortWebP: 4, EffortAVIF: 2},
 	})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"hash/crc32"
 	"image"
 	"image/color"
+	"image/gif"
 	"image/jpeg"
 	"image/png"
 	"path/filepath"
@@ -135,4 +136,53 @@ func PngSuiteDir(t interface{ Fatal(...any) }) string {
 		t.Fatal("cannot locate the testimages package")
 	}
 	return filepath.Join(filepath.Dir(file), "..", "imagefmt", "testdata", "pngsuite")
+}
+
+// JPEGBomb is a small, complete JPEG whose frame header declares w x h.
+func JPEGBomb(w, h uint16) []byte {
+	b := JPEG(Quadrants(8, 8))
+	for i := 2; i+9 < len(b); {
+		if b[i] != 0xFF {
+			break
+		}
+		m, n := b[i+1], int(binary.BigEndian.Uint16(b[i+2:]))
+		if m == 0xC0 || m == 0xC2 { // SOF0, SOF2: precision, height, width
+			binary.BigEndian.PutUint16(b[i+5:], h)
+			binary.BigEndian.PutUint16(b[i+7:], w)
+			return b
+		}
+		i += 2 + n
+	}
+	panic("no SOF in the encoder's output")
+}
+
+// GIFBomb is a small, complete GIF whose logical screen is w x h, holding
+// one 1x1 frame.
+func GIFBomb(w, h uint16) []byte {
+	var b bytes.Buffer
+	b.WriteString("GIF89a")
+	binary.Write(&b, binary.LittleEndian, []uint16{w, h})
+	b.Write([]byte{0x80, 0, 0}) // global colour table of 2 entries
+	b.Write([]byte{0, 0, 0, 255, 255, 255})
+	b.Write([]byte{0x2C, 0, 0, 0, 0, 1, 0, 1, 0, 0}) // 1x1 image at 0,0
+	b.Write([]byte{2, 2, 0x4C, 0x01, 0})             // LZW code size 2, one data block, end
+	b.WriteByte(0x3B)
+	return b.Bytes()
+}
+
+// AnimatedGIF is a w x h GIF of n frames.
+func AnimatedGIF(w, h, n int) []byte {
+	pal := color.Palette{color.Black, color.White}
+	anim := &gif.GIF{}
+	for i := 0; i < n; i++ {
+		img := image.NewPaletted(image.Rect(0, 0, w, h), pal)
+		img.Pix[i%len(img.Pix)] = 1
+		anim.Image = append(anim.Image, img)
+		anim.Delay = append(anim.Delay, 1)
+	}
+	var b bytes.Buffer
+	if err := gif.EncodeAll(&b, anim); err != nil {
+		panic(err)
+	}
+	return b.Bytes()
 }

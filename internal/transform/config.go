@@ -10,6 +10,12 @@ import (
 type Limits struct {
 	MaxSourcePixels int64
 	MaxOutputDim    int
+	// MaxSourceFrames bounds the frames of an animated source (GIF, WebP);
+	// only the first is used, but a decoder walks them all. 0: 1000.
+	MaxSourceFrames int
+	// AllowSVG lets SVG originals be rasterised (never served as SVG: it
+	// can carry scripts). Off by default.
+	AllowSVG bool
 }
 
 // Encoding holds the per-format encoder settings used when a URL does not

@@ -24,6 +24,9 @@ func New(cfg Config) (*Transformer, error) {
 	if err := startLibvips(); err != nil {
 		return nil, err
 	}
+	if cfg.Limits.AllowSVG {
+		allowSVG()
+	}
 	if cfg.Workers < 1 {
 		cfg.Workers = runtime.NumCPU()
 	}
@@ -48,38 +51,60 @@ func (t *Transformer) Stats() Stats {
 	return Stats{Busy: len(t.slots), Waiting: int(t.waiting.Load()), Done: t.done.Load()}
 }
 
-// readable lists the source formats accepted; SVG (scripts) and formats
-// that libvips reads only through untrusted loaders are not among them.
-func readable(f imagefmt.Format) bool {
+// readable lists the source formats accepted. SVG only when allowed, and
+// only as a source to rasterise; formats libvips reads only through
+// untrusted loaders (ImageMagick, PDF) are never among them.
+func readable(f imagefmt.Format, allowSVG bool) bool {
 	switch f {
 	case imagefmt.JPEG, imagefmt.PNG, imagefmt.GIF, imagefmt.WebP, imagefmt.AVIF, imagefmt.TIFF:
 		return true
+	case imagefmt.SVG:
+		return allowSVG
 	}
 	return false
 }
 
-// check sniffs src and checks that it is complete: every byte that reaches
-// libvips has passed it.
-func check(src []byte) (imagefmt.Format, error) {
+// inspect sniffs src, checks that it is complete, and checks the limits
+// its headers declare: every byte that reaches libvips has passed it, and
+// no pixel has been decoded yet.
+func inspect(src []byte, allowSVG bool, lim Limits) (imagefmt.Format, error) {
 	f := imagefmt.Sniff(src)
-	if !readable(f) {
+	if !readable(f, allowSVG) {
 		if len(src) == 0 {
 			return f, fmt.Errorf("%w: empty file", ErrUnsupported)
 		}
 		return f, fmt.Errorf("%w: %s", ErrUnsupported, f)
 	}
-	if err := imagefmt.Check(src, f); err != nil {
+	info, err := imagefmt.Inspect(src, f)
+	if err != nil {
 		return f, fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	if px := int64(info.Width) * int64(info.Height); px > lim.MaxSourcePixels {
+		return f, fmt.Errorf("%w: %dx%d is %d pixels, more than %d", ErrTooLarge, info.Width, info.Height, px, lim.MaxSourcePixels)
+	}
+	maxFrames := lim.MaxSourceFrames
+	if maxFrames <= 0 {
+		maxFrames = 1000
+	}
+	if info.Frames > maxFrames {
+		return f, fmt.Errorf("%w: %d frames, more than %d", ErrTooLarge, info.Frames, maxFrames)
 	}
 	return f, nil
 }
 
 // Original checks bytes to be served unmodified and returns their content
-// type: only a complete image in a readable format is served.
+// type: only a complete image in a readable format is served, and never
+// SVG, which a browser would run scripts from.
 func Original(src []byte) (string, error) {
-	f, err := check(src)
-	if err != nil {
-		return "", err
+	f := imagefmt.Sniff(src)
+	if !readable(f, false) {
+		if len(src) == 0 {
+			return "", fmt.Errorf("%w: empty file", ErrUnsupported)
+		}
+		return "", fmt.Errorf("%w: %s", ErrUnsupported, f)
+	}
+	if err := imagefmt.Check(src, f); err != nil {
+		return "", fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
 	return f.ContentType(), nil
 }
@@ -88,7 +113,7 @@ func Original(src []byte) (string, error) {
 // the source). It waits for a worker while ctx allows and the queue has
 // room.
 func (t *Transformer) Transform(ctx context.Context, src []byte, o *params.Options, f params.Format) (Output, error) {
-	kind, err := check(src)
+	kind, err := inspect(src, t.cfg.Limits.AllowSVG, t.cfg.Limits)
 	if err != nil {
 		return Output{}, err
 	}
@@ -104,6 +129,8 @@ func (t *Transformer) Transform(ctx context.Context, src []byte, o *params.Optio
 	if err != nil {
 		return Output{}, fmt.Errorf("%w: %s header: %v", ErrCorrupt, kind, err)
 	}
+	// Again from libvips' reading of the header, which covers the formats
+	// whose size the pure-Go walk does not parse (TIFF, SVG).
 	if px := int64(h.width) * int64(h.height); px > t.cfg.Limits.MaxSourcePixels {
 		return Output{}, fmt.Errorf("%w: %dx%d is %d pixels, more than %d", ErrTooLarge, h.width, h.height, px, t.cfg.Limits.MaxSourcePixels)
 	}
@@ -140,6 +167,8 @@ func defaultFormat(kind imagefmt.Format, alpha bool) params.Format {
 		return params.FormatAVIF
 	case imagefmt.GIF:
 		return params.FormatGIF
+	case imagefmt.SVG:
+		return params.FormatPNG
 	}
 	if alpha {
 		return params.FormatPNG

@@ -23,6 +23,12 @@ int ip_init(void) {
 	return 0;
 }
 
+void ip_allow_svg(void) {
+	// librsvg is marked untrusted by libvips; an operator who allows SVG
+	// opts into it, for rasterising only.
+	vips_operation_block_set("VipsForeignLoadSvg", FALSE);
+}
+
 const char *ip_error(void) { return vips_error_buffer(); }
 void ip_error_clear(void) { vips_error_clear(); }
 

@@ -37,6 +37,9 @@ func startLibvips() error {
 	return startErr
 }
 
+// allowSVG unblocks libvips' SVG loader, for the whole process.
+func allowSVG() { C.ip_allow_svg() }
+
 // vipsError returns and clears libvips' error buffer.
 func vipsError() string {
 	msg := strings.TrimSpace(C.GoString(C.ip_error()))
