@@ -127,6 +127,23 @@ func (c *Cache) Get(ctx context.Context, objectKey string, key params.Key, fill 
 	}
 }
 
+// Lookup returns a stored entry without filling: from memory, else from
+// disk (promoted to memory). The server uses it to tell a hit from a miss
+// before a miss is rate limited.
+func (c *Cache) Lookup(objectKey string, key params.Key) (*Entry, Tier, bool) {
+	if e, ok := c.memory(key); ok {
+		c.memHits.Add(1)
+		return e, TierMemory, true
+	}
+	if c.disk != nil {
+		if e, ok := c.disk.Get(objectKey, key); ok {
+			c.remember(key, e)
+			return e, TierDisk, true
+		}
+	}
+	return nil, TierMiss, false
+}
+
 func (c *Cache) memory(key params.Key) (*Entry, bool) {
 	if c.mem == nil {
 		return nil, false

@@ -11,6 +11,7 @@ import (
 	"github.com/imgproxy-team/imgproxy/internal/metrics"
 	"github.com/imgproxy-team/imgproxy/internal/origin"
 	"github.com/imgproxy-team/imgproxy/internal/params"
+	"github.com/imgproxy-team/imgproxy/internal/ratelimit"
 	"github.com/imgproxy-team/imgproxy/internal/server"
 	"github.com/imgproxy-team/imgproxy/internal/transform"
 	"github.com/imgproxy-team/imgproxy/internal/urlsig"
@@ -69,6 +70,17 @@ func newApp(cfg *config.Config, ring *urlsig.KeyRing, src origin.Origin, log *sl
 		Libvips:   transform.LibvipsMemory,
 	})
 	shared = origin.NewShared(m.Origin(src), cfg.Cache.OriginalsSize, cfg.Cache.OriginalsTTL)
+	var limiter server.MissLimiter
+	if cfg.RateLimit.MissesPerSecond > 0 {
+		trusted, err := ratelimit.ParsePrefixes(cfg.RateLimit.TrustedProxies)
+		if err != nil {
+			return nil, err
+		}
+		limiter = ratelimit.Misses{
+			Limiter: ratelimit.New(cfg.RateLimit.MissesPerSecond, cfg.RateLimit.Burst, cfg.RateLimit.MaxClients),
+			Addr:    ratelimit.ClientAddr{Trusted: trusted},
+		}
+	}
 	public := server.New(server.Config{
 		Ring:         ring,
 		Limits:       params.Limits{MaxOutputDim: cfg.Transform.MaxOutputDim},
@@ -77,6 +89,7 @@ func newApp(cfg *config.Config, ring *urlsig.KeyRing, src origin.Origin, log *sl
 		Logger:       log,
 		Ready:        disk.Writable,
 		Observe:      m.ObserveRequest,
+		Limiter:      limiter,
 	}, shared, tr, c)
 	purge := func(key string) int {
 		shared.Forget(key)

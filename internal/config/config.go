@@ -16,7 +16,16 @@ type Config struct {
 	Cache     Cache
 	Transform Transform
 	HTTP      HTTP
+	RateLimit RateLimit
 	Log       Log
+}
+
+// RateLimit limits cache misses per client.
+type RateLimit struct {
+	MissesPerSecond float64 // 0: off
+	Burst           int
+	TrustedProxies  []string // CIDR ranges whose client headers are believed
+	MaxClients      int
 }
 
 // Server is the HTTP listeners.

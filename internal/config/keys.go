@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"math"
 	"runtime"
 	"strconv"
 	"strings"
@@ -66,6 +67,11 @@ func (c *Config) fields() []field {
 		{"transform.effort.avif", "2", integer(&c.Transform.EffortAVIF, 0, 9)},
 
 		{"http.cache_control", "public, max-age=31536000, immutable", str(&c.HTTP.CacheControl)},
+
+		{"ratelimit.misses_per_second", "0", nonNegativeFloat(&c.RateLimit.MissesPerSecond)},
+		{"ratelimit.burst", "30", integer(&c.RateLimit.Burst, 1, 1<<20)},
+		{"ratelimit.trusted_proxies", "", list(&c.RateLimit.TrustedProxies)},
+		{"ratelimit.max_clients", "100000", integer(&c.RateLimit.MaxClients, 1, 1<<26)},
 
 		{"log.level", "info", logLevel(&c.Log.Level)},
 		{"log.format", "text", oneOf(&c.Log.Format, "text", "json")},
@@ -156,6 +162,30 @@ func duration(p *time.Duration) func(string) error {
 			return fmt.Errorf("want a positive duration like 30s or 2m, got %q", s)
 		}
 		*p = d
+		return nil
+	}
+}
+
+func nonNegativeFloat(p *float64) func(string) error {
+	return func(s string) error {
+		f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) {
+			return fmt.Errorf("want a number of at least 0, got %q", s)
+		}
+		*p = f
+		return nil
+	}
+}
+
+// list parses a comma-separated list (a YAML list arrives joined by commas).
+func list(p *[]string) func(string) error {
+	return func(s string) error {
+		*p = nil
+		for _, e := range strings.Split(s, ",") {
+			if e = strings.TrimSpace(e); e != "" {
+				*p = append(*p, e)
+			}
+		}
 		return nil
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
+	"github.com/imgproxy-team/imgproxy/internal/ratelimit"
 	"github.com/imgproxy-team/imgproxy/internal/urlsig"
 )
 
@@ -164,6 +165,9 @@ func (c *Config) validate() []error {
 		errs = append(errs, fmt.Errorf("signing.base_url: want an http:// or https:// URL, got %q", b))
 	}
 	c.Signing.BaseURL = strings.TrimRight(c.Signing.BaseURL, "/")
+	if _, err := ratelimit.ParsePrefixes(c.RateLimit.TrustedProxies); err != nil {
+		errs = append(errs, fmt.Errorf("ratelimit.trusted_proxies: %w", err))
+	}
 	if c.Transform.Workers == 0 {
 		c.Transform.Workers = defaultWorkers()
 	}

@@ -3,8 +3,12 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/imgproxy-team/imgproxy/internal/origin"
 	"github.com/imgproxy-team/imgproxy/internal/params"
@@ -17,6 +21,13 @@ var (
 	errURITooLong = errors.New("URL too long")
 )
 
+// rateLimited is a miss refused by the per-client limit.
+type rateLimited struct{ retryAfter time.Duration }
+
+func (e rateLimited) Error() string {
+	return fmt.Sprintf("too many misses from this client; retry in %s", e.retryAfter.Round(time.Millisecond))
+}
+
 // statusClientGone is logged (never sent) when the client left first.
 const statusClientGone = 499
 
@@ -25,7 +36,10 @@ const statusClientGone = 499
 // client's own URL carry details; nothing about the origin, bucket,
 // endpoint or internals ever does.
 func classify(err error) (status int, public string) {
+	var rl rateLimited
 	switch {
+	case errors.As(err, &rl):
+		return http.StatusTooManyRequests, "too many new images requested; retry shortly"
 	case errors.Is(err, errMethod):
 		return http.StatusMethodNotAllowed, "only GET and HEAD"
 	case errors.Is(err, errURITooLong):
@@ -71,7 +85,11 @@ func (h *Handler) fail(w *recorder, r *http.Request, info *requestInfo, err erro
 	}
 	hdr := w.Header()
 	hdr.Del("Vary")
+	var rl rateLimited
 	switch {
+	case errors.As(err, &rl):
+		hdr.Set("Retry-After", strconv.Itoa(int(math.Ceil(rl.retryAfter.Seconds()))))
+		hdr.Set("Cache-Control", "no-store") // it is about this client, not the URL
 	case status == http.StatusServiceUnavailable:
 		hdr.Set("Retry-After", "1")
 		hdr.Set("Cache-Control", "no-store")

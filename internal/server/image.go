@@ -54,9 +54,23 @@ func (h *Handler) serveImage(ctx context.Context, w *recorder, r *http.Request, 
 		return
 	}
 
-	e, tier, err := h.cache.Get(ctx, u.Key, key, func(ctx context.Context) (*cache.Entry, error) {
-		return h.render(ctx, u.Key, &opts, format)
-	})
+	var e *cache.Entry
+	var tier cache.Tier
+	hit := false
+	if h.cfg.Limiter != nil {
+		// Only work is limited: a hit is answered whatever the client's rate.
+		if e, tier, hit = h.cache.Lookup(u.Key, key); !hit {
+			if ok, wait := h.cfg.Limiter.AllowMiss(r); !ok {
+				h.fail(w, r, info, rateLimited{wait})
+				return
+			}
+		}
+	}
+	if !hit {
+		e, tier, err = h.cache.Get(ctx, u.Key, key, func(ctx context.Context) (*cache.Entry, error) {
+			return h.render(ctx, u.Key, &opts, format)
+		})
+	}
 	info.tier = string(tier)
 	if err != nil {
 		h.fail(w, r, info, err)

@@ -31,6 +31,12 @@ type Transformer interface {
 // Cache answers from stored responses or fills them once per key.
 type Cache interface {
 	Get(ctx context.Context, objectKey string, key params.Key, fill cache.Fill) (*cache.Entry, cache.Tier, error)
+	Lookup(objectKey string, key params.Key) (*cache.Entry, cache.Tier, bool)
+}
+
+// MissLimiter rate-limits the requests that would cause new work.
+type MissLimiter interface {
+	AllowMiss(r *http.Request) (ok bool, retryAfter time.Duration)
 }
 
 // Config is the server's policy.
@@ -45,6 +51,9 @@ type Config struct {
 	Ready func() error
 	// Now is the clock for expiry; nil means time.Now.
 	Now func() time.Time
+	// Limiter, when set, limits cache misses per client; hits are never
+	// limited.
+	Limiter MissLimiter
 	// Observe, when set, is told the status, cache tier ("" when no lookup
 	// happened) and duration of every request (for metrics).
 	Observe func(status int, tier string, d time.Duration)

@@ -52,6 +52,7 @@ type stackOptions struct {
 	requestTO     time.Duration
 	diskDir       string // enables the disk tier
 	allowSVG      bool
+	limiter       MissLimiter
 	s3            *s3test.Config // reuse a bucket (a "restarted" server)
 }
 
@@ -108,6 +109,7 @@ func newStack(t *testing.T, mod func(*stackOptions)) *stack {
 		Timeout:      o.requestTO,
 		Logger:       slog.New(slog.NewTextHandler(logs, nil)),
 		Ready:        disk.Writable,
+		Limiter:      o.limiter,
 	}, shared, tr, c)
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
