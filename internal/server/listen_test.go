@@ -2,12 +2,15 @@ package server
 
 import (
 	"context"
+	"encoding/hex"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/imgproxy-team/imgproxy/internal/urlsig"
 )
 
 // SIGTERM (here: the context ending) stops accepting connections but lets
@@ -77,4 +80,19 @@ func TestSlowHeaders(t *testing.T) {
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("connection held for %v", d)
 	}
+}
+
+func contextWithCancel() (context.Context, context.CancelFunc) {
+	return context.WithCancel(context.Background())
+}
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func newStackRing(t *testing.T) *urlsig.KeyRing {
+	key, _ := hex.DecodeString(testKeyHex)
+	ring, err := urlsig.NewKeyRing([][]byte{key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ring
 }
