@@ -143,7 +143,10 @@ func isHex(s string) bool {
 // unreadable entry is removed and counted, and is a miss.
 func (d *Disk) Get(objectKey string, key params.Key) (*Entry, bool) {
 	k := diskKey(objectKey, key)
-	b, err := d.dv.Read(k)
+	// Read directly rather than through diskv.Read, which takes diskv's
+	// lock (held by every write) and grows its buffer as it reads: one
+	// open, one stat, one allocation of the exact size.
+	b, err := os.ReadFile(d.entries + "/" + k[:2] + "/" + k)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			d.readErrs.Add(1)

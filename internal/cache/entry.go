@@ -3,7 +3,12 @@
 // fill.
 package cache
 
-import "time"
+import (
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+)
 
 // Entry is a finished response body with what its headers need. Entries are
 // immutable once stored: readers share them.
@@ -14,6 +19,28 @@ type Entry struct {
 	OriginETag   string    // the original's, "" when unknown
 	ObjectKey    string    // so that purging an original finds its variants
 	Created      time.Time // when the variant was made
+
+	hdrOnce sync.Once
+	hdr     HeaderValues
+}
+
+// HeaderValues are an entry's response header values, formatted once and
+// shared by every response of it: callers must not modify them.
+type HeaderValues struct {
+	ContentType, ContentLength, LastModified []string // LastModified nil when unknown
+}
+
+// Headers returns the entry's header values, formatting them on first use,
+// so that a hit costs no formatting and no allocation for them.
+func (e *Entry) Headers() *HeaderValues {
+	e.hdrOnce.Do(func() {
+		e.hdr.ContentType = []string{e.ContentType}
+		e.hdr.ContentLength = []string{strconv.Itoa(len(e.Body))}
+		if !e.LastModified.IsZero() {
+			e.hdr.LastModified = []string{e.LastModified.UTC().Format(http.TimeFormat)}
+		}
+	})
+	return &e.hdr
 }
 
 // size is what an entry costs against a byte budget: the body plus a rough

@@ -10,13 +10,14 @@ import (
 // max-age so that a URL's exp can cap it without reparsing per request.
 type cacheControl struct {
 	value  string
+	shared []string // value as a header, for the common case without exp
 	maxAge int64 // -1 when the value has no max-age
 	before string
 	after  string
 }
 
 func parseCacheControl(v string) cacheControl {
-	c := cacheControl{value: v, maxAge: -1}
+	c := cacheControl{value: v, shared: []string{v}, maxAge: -1}
 	i := strings.Index(v, "max-age=")
 	if i < 0 || i > 0 && v[i-1] == '-' { // s-maxage is not max-age
 		return c
@@ -48,3 +49,11 @@ func (c cacheControl) capped(exp int64, now time.Time) string {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// header returns capped as a header value; shared when nothing is capped.
+func (c cacheControl) header(exp int64, now time.Time) []string {
+	if exp == 0 || c.maxAge < 0 {
+		return c.shared
+	}
+	return []string{c.capped(exp, now)}
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/hex"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/imgproxy-team/imgproxy/internal/cache"
@@ -37,36 +36,38 @@ func (h *Handler) serveImage(ctx context.Context, w *recorder, r *http.Request, 
 	}
 	format := opts.Negotiate(r.Header.Get("Accept"))
 	key := params.CacheKey(u.ToSign, format)
-	etag := etagOf(key)
 
 	hdr := w.Header()
 	if opts.AutoFormat {
-		hdr.Set("Vary", "Accept")
+		hdr["Vary"] = varyAccept
 	}
-	cc := h.cc.capped(opts.Expires, h.cfg.Now())
-	if etagMatch(r.Header.Get("If-None-Match"), etag) {
-		// The ETag names this exact variant, which never changes: no need
-		// to look at the bytes to know the client has them.
-		hdr.Set("ETag", etag)
-		hdr.Set("Cache-Control", cc)
-		w.WriteHeader(http.StatusNotModified)
-		info.tier = "not-modified"
-		return
+	cc := h.cc.header(opts.Expires, h.cfg.Now())
+	if inm := r.Header.Get("If-None-Match"); inm != "" {
+		if etag := etagOf(key); etagMatch(inm, etag) {
+			// The ETag names this exact variant, which never changes: no
+			// need to look at the bytes to know the client has them.
+			hdr["Etag"] = []string{etag}
+			hdr["Cache-Control"] = cc
+			w.WriteHeader(http.StatusNotModified)
+			info.tier = "not-modified"
+			return
+		}
 	}
 
-	var e *cache.Entry
-	var tier cache.Tier
-	hit := false
-	if h.cfg.Limiter != nil {
-		// Only work is limited: a hit is answered whatever the client's rate.
-		if e, tier, hit = h.cache.Lookup(u.Key, key); !hit {
+	// Hits first: they need no deadline, no flight and no rate limit.
+	e, tier, hit := h.cache.Lookup(u.Key, key)
+	if !hit {
+		if h.cfg.Limiter != nil {
 			if ok, wait := h.cfg.Limiter.AllowMiss(r); !ok {
 				h.fail(w, r, info, rateLimited{wait})
 				return
 			}
 		}
-	}
-	if !hit {
+		if h.cfg.Timeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, h.cfg.Timeout)
+			defer cancel()
+		}
 		e, tier, err = h.cache.Get(ctx, u.Key, key, func(ctx context.Context) (*cache.Entry, error) {
 			return h.render(ctx, u.Key, &opts, format)
 		})
@@ -76,20 +77,32 @@ func (h *Handler) serveImage(ctx context.Context, w *recorder, r *http.Request, 
 		h.fail(w, r, info, err)
 		return
 	}
-	hdr.Set("Content-Type", e.ContentType)
-	hdr.Set("Content-Length", strconv.Itoa(len(e.Body)))
-	hdr.Set("ETag", etag)
-	hdr.Set("Cache-Control", cc)
-	if !e.LastModified.IsZero() {
-		hdr.Set("Last-Modified", e.LastModified.UTC().Format(http.TimeFormat))
+	ev := e.Headers()
+	hdr["Content-Type"] = ev.ContentType
+	hdr["Content-Length"] = ev.ContentLength
+	hdr["Etag"] = []string{etagOf(key)}
+	hdr["Cache-Control"] = cc
+	if ev.LastModified != nil {
+		hdr["Last-Modified"] = ev.LastModified
 	}
-	hdr.Set("X-Content-Type-Options", "nosniff")
-	hdr.Set("X-Cache", string(tier))
+	hdr["X-Content-Type-Options"] = nosniff
+	hdr["X-Cache"] = xCache[tier]
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
 		w.Write(e.Body)
 	}
 }
+
+// Header values shared by every response: never modified.
+var (
+	varyAccept = []string{"Accept"}
+	nosniff    = []string{"nosniff"}
+	xCache     = map[cache.Tier][]string{
+		cache.TierMemory: {string(cache.TierMemory)},
+		cache.TierDisk:   {string(cache.TierDisk)},
+		cache.TierMiss:   {string(cache.TierMiss)},
+	}
+)
 
 // render fetches the original and produces the variant: the original bytes
 // when the URL asks for no transform, else a transform of them.

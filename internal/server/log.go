@@ -43,6 +43,9 @@ func (h *Handler) logRequest(r *http.Request, rec *recorder, info *requestInfo, 
 	if rec.status >= 500 && rec.status != statusClientGone {
 		level = slog.LevelError
 	}
+	if !h.cfg.Logger.Enabled(r.Context(), level) {
+		return
+	}
 	attrs := []slog.Attr{
 		slog.String("method", r.Method),
 		slog.Int("status", rec.status),

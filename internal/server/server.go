@@ -105,13 +105,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(rec, r, info, errURITooLong)
 		return
 	}
-	ctx := r.Context()
-	if h.cfg.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, h.cfg.Timeout)
-		defer cancel()
-	}
-	h.serveImage(ctx, rec, r, info)
+	h.serveImage(r.Context(), rec, r, info)
 }
 
 func (h *Handler) readyz(w http.ResponseWriter) {
