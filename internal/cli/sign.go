@@ -3,6 +3,8 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"os"
+	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -101,6 +103,12 @@ func runSign(cmd *cobra.Command, args []string) error {
 	}
 
 	if batch, _ := f.GetBool("batch"); batch {
+		// A batch allocates quickly but keeps little alive (a few chunks of
+		// lines): collecting a quarter as often costs a few MiB and saves
+		// about a fifth of its time. GOGC, when set, still wins.
+		if os.Getenv("GOGC") == "" {
+			debug.SetGCPercent(400)
+		}
 		failed, err := s.Batch(cmd.InOrStdin(), cmd.OutOrStdout(), extra)
 		if err != nil {
 			return err

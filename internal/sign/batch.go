@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
+	"unicode/utf8"
 
 	"github.com/imgproxy-team/imgproxy/internal/urlsig"
 )
@@ -34,7 +36,12 @@ type batchOut struct {
 type paramValue string
 
 func (v *paramValue) UnmarshalJSON(b []byte) error {
-	if len(b) > 0 && b[0] == '"' {
+	if len(b) > 1 && b[0] == '"' {
+		// The common case, a plain string, without a second decoder pass.
+		if inner := b[1 : len(b)-1]; bytes.IndexByte(inner, '\\') < 0 {
+			*v = paramValue(inner)
+			return nil
+		}
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
 			return err
@@ -42,57 +49,122 @@ func (v *paramValue) UnmarshalJSON(b []byte) error {
 		*v = paramValue(s)
 		return nil
 	}
-	var n json.Number
-	if err := json.Unmarshal(b, &n); err != nil {
-		return errors.New("a parameter value must be a string or a number")
+	// json has checked the syntax already: a number is its own text.
+	if len(b) > 0 && (b[0] == '-' || '0' <= b[0] && b[0] <= '9') {
+		*v = paramValue(b)
+		return nil
 	}
-	*v = paramValue(n)
-	return nil
+	return errors.New("a parameter value must be a string or a number")
+}
+
+// batchChunk is how many lines one worker signs at a time: large enough
+// that handing chunks around costs nothing, small enough to keep every
+// core busy and memory flat.
+const batchChunk = 512
+
+// chunk is a run of input lines and, once signed, their output.
+type chunk struct {
+	lines  [][]byte
+	first  int // line number of lines[0]
+	out    bytes.Buffer
+	failed int
+	done   chan struct{}
 }
 
 // Batch reads JSON lines from r and writes one JSON line per non-blank input
 // line to w, in order: the URL (and srcset when widths are given), or the
 // line's error. extra parameters (exp from --expires) are added to every line
-// that does not set them itself. It returns how many lines failed; err is
+// that does not set them itself. Lines are signed in parallel, one chunk per
+// core, and written in input order. It returns how many lines failed; err is
 // only for reading or writing.
 func (s *Signer) Batch(r io.Reader, w io.Writer, extra []urlsig.Param) (failed int, err error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), maxLine)
+	workers := runtime.GOMAXPROCS(0)
+	todo := make(chan *chunk, workers)
+	ordered := make(chan *chunk, 2*workers)
+	for range workers {
+		go func() {
+			for c := range todo {
+				s.signChunk(c, extra)
+				close(c.done)
+			}
+		}()
+	}
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(ordered)
+		defer close(todo)
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 64<<10), maxLine)
+		lineNo := 0
+		c := &chunk{first: 1, done: make(chan struct{})}
+		flush := func() {
+			todo <- c
+			ordered <- c
+		}
+		for sc.Scan() {
+			lineNo++
+			if len(c.lines) == 0 {
+				c.first = lineNo
+			}
+			c.lines = append(c.lines, bytes.Clone(sc.Bytes()))
+			if len(c.lines) == batchChunk {
+				flush()
+				c = &chunk{done: make(chan struct{})}
+			}
+		}
+		if len(c.lines) > 0 {
+			flush()
+		}
+		if err := sc.Err(); err != nil {
+			readErr <- fmt.Errorf("reading line %d: %w", lineNo+1, err)
+		}
+		close(readErr)
+	}()
+
 	bw := bufio.NewWriterSize(w, 64<<10)
-	enc := json.NewEncoder(bw)
-	enc.SetEscapeHTML(false) // URLs hold '&'; keep them readable
-	lineNo := 0
-	for sc.Scan() {
-		lineNo++
-		line := bytes.TrimSpace(sc.Bytes())
+	for c := range ordered {
+		<-c.done
+		failed += c.failed
+		if err == nil {
+			_, err = bw.Write(c.out.Bytes())
+		}
+	}
+	if rerr := <-readErr; rerr != nil && err == nil {
+		err = rerr
+	}
+	if ferr := bw.Flush(); err == nil {
+		err = ferr
+	}
+	return failed, err
+}
+
+// signChunk signs a chunk's lines into its output buffer.
+func (s *Signer) signChunk(c *chunk, extra []urlsig.Param) {
+	var b []byte
+	for i, raw := range c.lines {
+		line := bytes.TrimSpace(raw)
 		if len(line) == 0 {
 			continue
 		}
 		out := s.batchLine(line, extra)
 		if out.Error != "" {
-			failed++
-			out.Error = fmt.Sprintf("line %d: %s", lineNo, out.Error)
+			c.failed++
+			out.Error = fmt.Sprintf("line %d: %s", c.first+i, out.Error)
 		}
-		if err := enc.Encode(&out); err != nil {
-			return failed, err
-		}
+		b = out.appendJSON(b[:0])
+		c.out.Write(b)
 	}
-	if err := sc.Err(); err != nil {
-		bw.Flush()
-		return failed, fmt.Errorf("reading line %d: %w", lineNo+1, err)
-	}
-	return failed, bw.Flush()
 }
 
 func (s *Signer) batchLine(line []byte, extra []urlsig.Param) batchOut {
 	var in batchIn
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.DisallowUnknownFields() // a misspelt "params" must not sign the original
-	if err := dec.Decode(&in); err != nil {
+	if err := json.Unmarshal(line, &in); err != nil {
 		return batchOut{Key: in.Key, Error: "bad JSON: " + err.Error()}
 	}
-	if dec.More() {
-		return batchOut{Key: in.Key, Error: "bad JSON: more than one value on the line"}
+	// A misspelt "params" must not sign the original. (json.Decoder's
+	// DisallowUnknownFields does this too, at a third of the batch's time.)
+	if name, ok := unknownField(line); ok {
+		return batchOut{Key: in.Key, Error: fmt.Sprintf("bad JSON: unknown field %q", name)}
 	}
 	ps := make([]urlsig.Param, 0, len(in.Params)+len(extra))
 	for n, v := range in.Params {
@@ -114,4 +186,123 @@ func (s *Signer) batchLine(line []byte, extra []urlsig.Param) batchOut {
 		}
 	}
 	return out
+}
+
+// unknownField returns the first top-level key of a JSON object that is not
+// one of batchIn's. line must already be valid JSON (json.Unmarshal checked
+// it), so this only has to find the keys, not check the syntax.
+func unknownField(line []byte) (string, bool) {
+	i := bytes.IndexByte(line, '{')
+	if i < 0 {
+		return "", false
+	}
+	depth := 0
+	for i++; i < len(line); i++ {
+		switch c := line[i]; c {
+		case '"':
+			end := endOfString(line, i)
+			if depth == 0 && end+1 < len(line) && isKey(line[end+1:]) {
+				switch name := string(line[i+1 : end]); name {
+				case "key", "params", "widths":
+				default:
+					return name, true
+				}
+			}
+			i = end
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+		}
+	}
+	return "", false
+}
+
+// endOfString returns the index of the quote that closes the string
+// starting at line[start].
+func endOfString(line []byte, start int) int {
+	for i := start + 1; i < len(line); i++ {
+		switch line[i] {
+		case '\\':
+			i++
+		case '"':
+			return i
+		}
+	}
+	return len(line) - 1
+}
+
+// isKey reports whether what follows a string is a colon: it was a key.
+func isKey(rest []byte) bool {
+	for _, c := range rest {
+		switch c {
+		case ' ', '\t', '\r', '\n':
+			continue
+		case ':':
+			return true
+		}
+		return false
+	}
+	return false
+}
+
+// appendJSON appends o as one JSON line, fields in a fixed order, without
+// escaping '&' and '<' as encoding/json does by default: URLs stay
+// readable. It is what json.Encoder with SetEscapeHTML(false) writes, at a
+// fraction of the cost.
+func (o *batchOut) appendJSON(b []byte) []byte {
+	b = append(b, `{"key":`...)
+	b = appendJSONString(b, o.Key)
+	if o.Error != "" {
+		b = append(b, `,"error":`...)
+		b = appendJSONString(b, o.Error)
+		return append(b, "}\n"...)
+	}
+	b = append(b, `,"url":`...)
+	b = appendJSONString(b, o.URL)
+	if o.Srcset != "" {
+		b = append(b, `,"srcset":`...)
+		b = appendJSONString(b, o.Srcset)
+	}
+	return append(b, "}\n"...)
+}
+
+// appendJSONString appends s as a JSON string: quotes, backslashes and
+// control characters escaped, invalid UTF-8 replaced, U+2028 and U+2029
+// escaped (JavaScript reads them as line ends), as encoding/json does.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c == '\n':
+				b = append(b, '\\', 'n')
+			case c == '\r':
+				b = append(b, '\\', 'r')
+			case c == '\t':
+				b = append(b, '\\', 't')
+			case c < 0x20:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&15])
+		default:
+			b = append(b, s[i:i+n]...)
+		}
+		i += n
+	}
+	return append(b, '"')
 }

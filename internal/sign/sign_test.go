@@ -245,3 +245,38 @@ func BenchmarkBatch10k(b *testing.B) {
 		}
 	}
 }
+
+func TestUnknownField(t *testing.T) {
+	for line, want := range map[string]string{
+		`{"key": "a", "params": {"w": "1", "parms": "x"}}`: "",
+		`{"key": "a", "parms": {"w": "1"}}`:                "parms",
+		`{"key": "a\"b", "widths": [1, 2], "extra": true}`: "extra",
+		`{"key": "a", "params": {"x": {"nested": 1}}}`:     "",
+		`{"key": "a,\"params\": 1", "params": {}}`:         "",
+		`{"key": "a", "params": {}, "Key": "b"}`:           "Key",
+		` {"widths": [{"a": 1}], "key": "k", "zz": null}`:  "zz",
+	} {
+		got, ok := unknownField([]byte(line))
+		if got != want || ok != (want != "") {
+			t.Errorf("unknownField(%s) = %q, %v; want %q", line, got, ok, want)
+		}
+	}
+}
+
+// The hand-written JSON output is what encoding/json writes.
+func TestBatchOutputMatchesEncodingJSON(t *testing.T) {
+	for _, o := range []batchOut{
+		{Key: "photos/cat.jpg", URL: "https://x/a.jpg?fm=webp&w=1&s=abc"},
+		{Key: "a\"b\\c\n\r\t\x01\x1f<>&é😀\u2028\u2029\xff", Error: "line 3: bad"},
+		{Key: "k", URL: "/k?s=x", Srcset: "/k?w=1&s=x 1w, /k?w=2&s=y 2w"},
+		{Key: "", Error: "bad JSON: unexpected end"},
+	} {
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		enc.Encode(&o)
+		if got := string(o.appendJSON(nil)); got != want.String() {
+			t.Errorf("got  %s\nwant %s", got, want.String())
+		}
+	}
+}
