@@ -11,7 +11,7 @@ import (
 type cacheControl struct {
 	value  string
 	shared []string // value as a header, for the common case without exp
-	maxAge int64 // -1 when the value has no max-age
+	maxAge int64    // -1 when the value has no max-age
 	before string
 	after  string
 }

@@ -17,11 +17,11 @@ import (
 type Fault int
 
 const (
-	Pass    Fault = iota // forward everything
-	Refuse               // reset every connection at once
-	Delay                // hold every connection for the proxy's delay first
-	Error500             // answer every request 500 without asking upstream
-	CutBody              // forward the response headers and half the body, then close
+	Pass     Fault = iota // forward everything
+	Refuse                // reset every connection at once
+	Delay                 // hold every connection for the proxy's delay first
+	Error500              // answer every request 500 without asking upstream
+	CutBody               // forward the response headers and half the body, then close
 )
 
 // FaultProxy is a TCP proxy on 127.0.0.1 between a client and an S3
