@@ -29,6 +29,7 @@ func newApp(cfg *config.Config, ring *urlsig.KeyRing, src origin.Origin, log *sl
 		Workers:      cfg.Transform.Workers,
 		Queue:        cfg.Transform.Queue,
 		QueueTimeout: cfg.Transform.QueueTimeout,
+		QueueBytes:   cfg.Transform.QueueBytes,
 		Limits: transform.Limits{
 			MaxSourcePixels: cfg.Transform.MaxSourcePixels,
 			MaxOutputDim:    cfg.Transform.MaxOutputDim,

@@ -82,6 +82,7 @@ type Transform struct {
 	Workers         int
 	Queue           int
 	QueueTimeout    time.Duration
+	QueueBytes      int64
 	MaxSourcePixels int64
 	MaxOutputDim    int
 	MaxSourceFrames int

@@ -56,6 +56,7 @@ func (c *Config) fields() []field {
 		{"transform.workers", "0", integer(&c.Transform.Workers, 0, 1024)},
 		{"transform.queue", "64", integer(&c.Transform.Queue, 0, 1<<20)},
 		{"transform.queue_timeout", "10s", duration(&c.Transform.QueueTimeout)},
+		{"transform.queue_bytes", "128MiB", size(&c.Transform.QueueBytes, 0)},
 		{"transform.max_source_pixels", "50000000", int64Range(&c.Transform.MaxSourcePixels, 1, 1<<40)},
 		{"transform.max_output_dim", "8192", integer(&c.Transform.MaxOutputDim, 1, 1<<16)},
 		{"transform.max_source_frames", "1000", integer(&c.Transform.MaxSourceFrames, 1, 1<<20)},

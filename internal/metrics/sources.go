@@ -38,6 +38,7 @@ func (m *Metrics) registerSources(src Sources) {
 		t := src.Transform
 		gauge("imgproxy_transform_queue_depth", "Transforms waiting for a worker.", nil, func() float64 { return float64(t().Waiting) })
 		gauge("imgproxy_transform_busy_workers", "Workers running a transform.", nil, func() float64 { return float64(t().Busy) })
+		gauge("imgproxy_transform_queue_bytes", "Source bytes held by transforms waiting for a worker.", nil, func() float64 { return float64(t().WaitingBytes) })
 	}
 	if src.Originals != nil {
 		o := src.Originals

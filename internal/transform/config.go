@@ -45,8 +45,12 @@ func (e Encoding) effort(f params.Format) int {
 
 // Config configures a Transformer.
 type Config struct {
-	Workers      int           // concurrent transforms
-	Queue        int           // transforms that may wait for a worker
+	Workers int // concurrent transforms
+	Queue   int // transforms that may wait for a worker
+	// QueueBytes bounds the source bytes held by waiting transforms, so
+	// that a queue of large originals cannot grow memory without bound.
+	// 0: no bound beyond Queue.
+	QueueBytes   int64
 	QueueTimeout time.Duration // longest wait for a worker
 	Limits       Limits
 	Encoding     Encoding

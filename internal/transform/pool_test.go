@@ -3,6 +3,7 @@ package transform
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,7 +19,7 @@ func TestQueue(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if err := tr.acquire(ctx); err != nil { // the only worker is now busy
+	if err := tr.acquire(ctx, 1); err != nil { // the only worker is now busy
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
@@ -26,7 +27,7 @@ func TestQueue(t *testing.T) {
 	var queuedErr error
 	go func() { // takes the only queue place, and times out there
 		defer wg.Done()
-		queuedErr = tr.acquire(ctx)
+		queuedErr = tr.acquire(ctx, 1)
 	}()
 	for tr.Stats().Waiting == 0 {
 		time.Sleep(time.Millisecond)
@@ -42,12 +43,45 @@ func TestQueue(t *testing.T) {
 	}
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
 	defer cancel()
-	if err := tr.acquire(cctx); !errors.Is(err, context.DeadlineExceeded) {
+	if err := tr.acquire(cctx, 1); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("own deadline: %v", err)
 	}
 	tr.release()
-	if err := tr.acquire(ctx); err != nil {
+	if err := tr.acquire(ctx, 1); err != nil {
 		t.Errorf("after release: %v", err)
 	}
 	tr.release()
+}
+
+// Waiting transforms hold their sources: the queue is bounded in bytes too.
+func TestQueueBytes(t *testing.T) {
+	tr, err := New(Config{Workers: 1, Queue: 10, QueueBytes: 1000, QueueTimeout: time.Second, Limits: testLimits, Encoding: testEncoding})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	tr.acquire(ctx, 1) // the worker is busy
+	var wg sync.WaitGroup
+	for _, size := range []int64{600, 300} { // 900 bytes wait
+		wg.Add(1)
+		go func() { defer wg.Done(); tr.acquire(ctx, size) }()
+	}
+	for tr.Stats().WaitingBytes != 900 {
+		time.Sleep(time.Millisecond)
+	}
+	if err := tr.acquire(ctx, 200); !errors.Is(err, ErrOverloaded) {
+		t.Errorf("over the byte bound: %v", err)
+	}
+	if tr.Stats().WaitingBytes != 900 {
+		t.Errorf("refused bytes still counted: %d", tr.Stats().WaitingBytes)
+	}
+	cancel()
+	wg.Wait()
+	// One source larger than the bound, alone in the queue, still waits.
+	tr2, _ := New(Config{Workers: 1, Queue: 10, QueueBytes: 1000, QueueTimeout: 20 * time.Millisecond, Limits: testLimits, Encoding: testEncoding})
+	tr2.acquire(context.Background(), 1)
+	if err := tr2.acquire(context.Background(), 5000); !errors.Is(err, ErrOverloaded) || !strings.Contains(err.Error(), "no worker free") {
+		t.Errorf("a lone large source: %v", err)
+	}
 }

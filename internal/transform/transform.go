@@ -16,6 +16,7 @@ type Transformer struct {
 	cfg     Config
 	slots   chan struct{} // one token per busy worker
 	waiting atomic.Int64  // requests queued for a worker
+	queued  atomic.Int64  // source bytes of the queued requests
 	done    atomic.Int64  // transforms finished, for tests and metrics
 }
 
@@ -43,12 +44,13 @@ type Output struct {
 // Stats is a snapshot of the pool.
 type Stats struct {
 	Busy, Waiting int
+	WaitingBytes  int64 // source bytes held by waiting transforms
 	Done          int64
 }
 
 // Stats returns the pool's current load.
 func (t *Transformer) Stats() Stats {
-	return Stats{Busy: len(t.slots), Waiting: int(t.waiting.Load()), Done: t.done.Load()}
+	return Stats{Busy: len(t.slots), Waiting: int(t.waiting.Load()), WaitingBytes: t.queued.Load(), Done: t.done.Load()}
 }
 
 // readable lists the source formats accepted. SVG only when allowed, and
@@ -117,7 +119,7 @@ func (t *Transformer) Transform(ctx context.Context, src []byte, o *params.Optio
 	if err != nil {
 		return Output{}, err
 	}
-	if err := t.acquire(ctx); err != nil {
+	if err := t.acquire(ctx, int64(len(src))); err != nil {
 		return Output{}, err
 	}
 	defer t.release()
@@ -176,9 +178,10 @@ func defaultFormat(kind imagefmt.Format, alpha bool) params.Format {
 	return params.FormatJPEG
 }
 
-// acquire takes a worker slot, queueing while there is room in the queue,
-// for at most the queue timeout and while ctx allows.
-func (t *Transformer) acquire(ctx context.Context) error {
+// acquire takes a worker slot for a source of size bytes, queueing while
+// there is room in the queue (by count and by bytes), for at most the queue
+// timeout and while ctx allows.
+func (t *Transformer) acquire(ctx context.Context, size int64) error {
 	select {
 	case t.slots <- struct{}{}:
 		return nil
@@ -189,6 +192,13 @@ func (t *Transformer) acquire(ctx context.Context) error {
 		return fmt.Errorf("%w: %d waiting", ErrOverloaded, t.cfg.Queue)
 	}
 	defer t.waiting.Add(-1)
+	if q := t.queued.Add(size); t.cfg.QueueBytes > 0 && q > t.cfg.QueueBytes && q != size {
+		// Over the byte bound, unless this is the only one waiting: one
+		// original larger than the bound still gets its turn.
+		t.queued.Add(-size)
+		return fmt.Errorf("%w: %d bytes of originals waiting", ErrOverloaded, q-size)
+	}
+	defer t.queued.Add(-size)
 	timer := time.NewTimer(t.cfg.QueueTimeout)
 	defer timer.Stop()
 	select {
