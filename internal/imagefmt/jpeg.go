@@ -26,6 +26,14 @@ func inspectJPEG(b []byte) (Info, error) {
 	if b[0] != 0xFF || b[1] != jpegSOI {
 		return Info{}, corrupt("jpeg: no SOI marker")
 	}
+	if len(b) < 3 {
+		return Info{}, truncated("jpeg: cut short after SOI")
+	}
+	if b[2] != 0xFF {
+		// Stray bytes are tolerated between segments, not before the
+		// first: every JPEG writer starts FF D8 FF, and so does Sniff.
+		return Info{}, corrupt("jpeg: no marker after SOI")
+	}
 	info := Info{Frames: 1}
 	sawSOF, sawSOS := false, false
 	pos := 2
