@@ -66,16 +66,26 @@ func readable(f imagefmt.Format, allowSVG bool) bool {
 	return false
 }
 
+// sniff returns src's format by its bytes, or ErrUnsupported when it is
+// not one this server reads.
+func sniff(src []byte, allowSVG bool) (imagefmt.Format, error) {
+	f := imagefmt.Sniff(src)
+	switch {
+	case len(src) == 0:
+		return f, fmt.Errorf("%w: empty file", ErrUnsupported)
+	case !readable(f, allowSVG):
+		return f, fmt.Errorf("%w: %s", ErrUnsupported, f)
+	}
+	return f, nil
+}
+
 // inspect sniffs src, checks that it is complete, and checks the limits
 // its headers declare: every byte that reaches libvips has passed it, and
 // no pixel has been decoded yet.
 func inspect(src []byte, allowSVG bool, lim Limits) (imagefmt.Format, error) {
-	f := imagefmt.Sniff(src)
-	if !readable(f, allowSVG) {
-		if len(src) == 0 {
-			return f, fmt.Errorf("%w: empty file", ErrUnsupported)
-		}
-		return f, fmt.Errorf("%w: %s", ErrUnsupported, f)
+	f, err := sniff(src, allowSVG)
+	if err != nil {
+		return f, err
 	}
 	info, err := imagefmt.Inspect(src, f)
 	if err != nil {
@@ -98,12 +108,9 @@ func inspect(src []byte, allowSVG bool, lim Limits) (imagefmt.Format, error) {
 // type: only a complete image in a readable format is served, and never
 // SVG, which a browser would run scripts from.
 func Original(src []byte) (string, error) {
-	f := imagefmt.Sniff(src)
-	if !readable(f, false) {
-		if len(src) == 0 {
-			return "", fmt.Errorf("%w: empty file", ErrUnsupported)
-		}
-		return "", fmt.Errorf("%w: %s", ErrUnsupported, f)
+	f, err := sniff(src, false)
+	if err != nil {
+		return "", err
 	}
 	if err := imagefmt.Check(src, f); err != nil {
 		return "", fmt.Errorf("%w: %w", ErrCorrupt, err)
