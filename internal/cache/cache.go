@@ -38,6 +38,9 @@ type Cache struct {
 	disk        *Disk                          // nil when disabled
 	flights     singleflight.Group
 	fillTimeout time.Duration
+	// purged remembers recent purges, so that a fill that started before
+	// one does not store what the purge meant to remove.
+	purged *lru.Cache[string, time.Time]
 
 	memHits   atomic.Int64
 	fills     atomic.Int64 // fills run
@@ -47,7 +50,8 @@ type Cache struct {
 
 // New returns a cache.
 func New(cfg Config) *Cache {
-	c := &Cache{disk: cfg.Disk, fillTimeout: cfg.FillTimeout}
+	c := &Cache{disk: cfg.Disk, fillTimeout: cfg.FillTimeout,
+		purged: lru.New[string, time.Time](recentPurges, 1, 2*cfg.FillTimeout+time.Minute)}
 	if cfg.MemorySize > 0 {
 		frac := cfg.MaxEntryFraction
 		if frac <= 0 || frac > 1 {
@@ -57,6 +61,9 @@ func New(cfg Config) *Cache {
 	}
 	return c
 }
+
+// recentPurges is how many purges are remembered for fills in flight.
+const recentPurges = 10_000
 
 // Fill produces an entry on a miss. Its error is returned to every waiter
 // and never cached.
@@ -99,12 +106,18 @@ func (c *Cache) Get(ctx context.Context, objectKey string, key params.Key, fill 
 			}
 		}
 		c.fills.Add(1)
+		start := time.Now()
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.fillTimeout)
 		defer cancel()
 		e, err := fill(fctx)
 		if err != nil {
 			c.fillErrs.Add(1)
 			return nil, err
+		}
+		if at, ok := c.purged.Get(objectKey); ok && !at.Before(start) {
+			// Purged while this fill ran, perhaps from the old original:
+			// answer the waiters, keep nothing.
+			return flightResult{e, TierMiss}, nil
 		}
 		c.remember(key, e)
 		if c.disk != nil {
@@ -160,6 +173,7 @@ func (c *Cache) remember(key params.Key, e *Entry) {
 // Purge removes every variant of the original objectKey from both tiers
 // and returns how many were known.
 func (c *Cache) Purge(objectKey string) int {
+	c.purged.Add(objectKey, time.Now(), 1)
 	n := 0
 	if c.mem != nil {
 		n += c.mem.RemoveFunc(func(_ params.Key, e *Entry) bool { return e.ObjectKey == objectKey })

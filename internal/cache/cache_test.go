@@ -152,3 +152,36 @@ func TestBudgetAndAdmission(t *testing.T) {
 		t.Error("disabled memory tier kept an entry")
 	}
 }
+
+// A purge while a fill is in flight: the fill answers its waiters but its
+// result, perhaps made from the old original, is not kept.
+func TestPurgeDuringFill(t *testing.T) {
+	c := New(Config{MemorySize: 1 << 20, FillTimeout: time.Second})
+	started, release := make(chan struct{}), make(chan struct{})
+	fills := 0
+	fill := func(context.Context) (*Entry, error) {
+		fills++
+		if fills == 1 {
+			close(started)
+			<-release
+		}
+		return &Entry{Body: []byte("x"), ObjectKey: "obj"}, nil
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if _, _, err := c.Get(context.Background(), "obj", key("a"), fill); err != nil {
+			t.Error(err)
+		}
+	}()
+	<-started
+	c.Purge("obj")
+	close(release)
+	<-done
+	if _, tier, _ := c.Get(context.Background(), "obj", key("a"), fill); tier != TierMiss || fills != 2 {
+		t.Errorf("after a purge during the fill: tier %s, %d fills", tier, fills)
+	}
+	if _, tier, _ := c.Get(context.Background(), "obj", key("a"), fill); tier != TierMemory {
+		t.Errorf("a fill after the purge is kept: tier %s", tier)
+	}
+}

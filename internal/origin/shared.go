@@ -17,6 +17,9 @@ type Shared struct {
 	origin Origin
 	cache  *lru.Cache[string, *Object] // nil when disabled
 	group  singleflight.Group
+	// forgotten remembers recent Forget calls, so that a fetch that started
+	// before one does not keep the old original.
+	forgotten *lru.Cache[string, time.Time]
 
 	hits, fetches, coalesced, waiting atomic.Int64
 }
@@ -27,7 +30,7 @@ var _ Origin = (*Shared)(nil)
 // bytes (one original at most budget/4); a budget of 0 disables the cache
 // but keeps the coalescing.
 func NewShared(o Origin, budget int64, ttl time.Duration) *Shared {
-	s := &Shared{origin: o}
+	s := &Shared{origin: o, forgotten: lru.New[string, time.Time](10_000, 1, 10*time.Minute)}
 	if budget > 0 {
 		s.cache = lru.New[string, *Object](budget, budget/4, ttl)
 	}
@@ -59,9 +62,13 @@ func (s *Shared) Fetch(ctx context.Context, key string) (*Object, error) {
 			return obj, nil
 		}
 		s.fetches.Add(1)
+		start := time.Now()
 		obj, err := s.origin.Fetch(context.WithoutCancel(ctx), key)
 		if err != nil {
 			return nil, err
+		}
+		if at, ok := s.forgotten.Get(key); ok && !at.Before(start) {
+			return obj, nil // forgotten while fetching: answer, keep nothing
 		}
 		if s.cache != nil {
 			s.cache.Add(key, obj, int64(len(obj.Body)))
@@ -94,9 +101,10 @@ func (s *Shared) cached(key string) (*Object, bool) {
 }
 
 // Forget drops key from the cache, and makes the next fetch of key start
-// afresh rather than join one already in flight. (A fetch in flight still
-// stores its result when it ends.)
+// afresh rather than join one already in flight; a fetch in flight when it
+// is called does not keep its result.
 func (s *Shared) Forget(key string) {
+	s.forgotten.Add(key, time.Now(), 1)
 	s.group.Forget(key)
 	if s.cache != nil {
 		s.cache.Remove(key)

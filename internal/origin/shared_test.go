@@ -197,6 +197,26 @@ func TestSharedForget(t *testing.T) {
 	}
 }
 
+// Forget while a fetch is in flight: the fetch answers, but is not kept.
+func TestSharedForgetDuringFetch(t *testing.T) {
+	inner, _ := dirWith(t, cat)
+	inner.gate = make(chan struct{})
+	s := origin.NewShared(inner, 1<<20, time.Minute)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fetchConcurrently(t, s, "photos/cat.jpg", 1, cat["photos/cat.jpg"])
+	}()
+	waitFor(t, func() bool { return inner.n.Load() == 1 })
+	s.Forget("photos/cat.jpg")
+	close(inner.gate)
+	<-done
+	fetchConcurrently(t, s, "photos/cat.jpg", 1, cat["photos/cat.jpg"])
+	if n := inner.n.Load(); n != 2 {
+		t.Errorf("%d origin fetches, want 2: the fetch in flight at Forget was kept", n)
+	}
+}
+
 // An original larger than a quarter of the budget is served but not kept.
 func TestSharedSkipsLargeOriginals(t *testing.T) {
 	big := bytes.Repeat([]byte("x"), 300)
