@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/imgproxy-team/imgproxy/internal/params"
+	"github.com/imgproxy-team/imgproxy/internal/testimages"
 )
 
 // With every worker busy and the queue full, the next request is refused at
@@ -83,5 +84,34 @@ func TestQueueBytes(t *testing.T) {
 	tr2.acquire(context.Background(), 1)
 	if err := tr2.acquire(context.Background(), 5000); !errors.Is(err, ErrOverloaded) || !strings.Contains(err.Error(), "no worker free") {
 		t.Errorf("a lone large source: %v", err)
+	}
+}
+
+// A transform whose caller gives up is stopped inside libvips: the worker
+// is free again long before the transform would have finished.
+func TestTransformCancelled(t *testing.T) {
+	tr := newTransformer(t)
+	src := encodeJPEG(t, testimages.Noisy(1200, 800))
+	o := opts(func(o *params.Options) { o.Width = 1200; o.Blur = 20 })
+	start := time.Now()
+	if _, err := tr.Transform(context.Background(), src, o, params.FormatAVIF); err != nil {
+		t.Fatal(err)
+	}
+	full := time.Since(start)
+	t.Logf("the whole transform takes %v", full)
+
+	ctx, cancel := context.WithTimeout(context.Background(), full/10)
+	defer cancel()
+	start = time.Now()
+	_, err := tr.Transform(ctx, src, o, params.FormatAVIF)
+	took := time.Since(start)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("cancelled transform: %v", err)
+	}
+	if took > full/2 {
+		t.Errorf("cancelled after %v; the whole transform takes %v", took, full)
+	}
+	if s := tr.Stats(); s.Busy != 0 {
+		t.Errorf("%d workers still busy", s.Busy)
 	}
 }

@@ -2,6 +2,7 @@ package transform
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"sync/atomic"
@@ -151,9 +152,12 @@ func (t *Transformer) Transform(ctx context.Context, src []byte, o *params.Optio
 		return Output{}, err
 	}
 	start := time.Now()
-	body, err := render(src, &p)
+	body, err := render(ctx, src, &p)
 	if t.cfg.Observe != nil {
 		t.cfg.Observe(f, time.Since(start))
+	}
+	if ctxErr := ctx.Err(); err != nil && errors.Is(err, ctxErr) {
+		return Output{}, err // abandoned, not corrupt
 	}
 	if err != nil {
 		return Output{}, fmt.Errorf("%w: %s: %v", ErrCorrupt, kind, err)

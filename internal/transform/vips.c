@@ -77,7 +77,14 @@ static int save(VipsImage *im, const ip_plan *p, void **out, size_t *out_len) {
 	return -1;
 }
 
-int ip_run(const void *buf, size_t len, const ip_plan *p, void **out, size_t *out_len) {
+// on_eval runs as libvips computes the image being saved; once Go sets
+// *stop (its caller's deadline passed), it tells libvips to give up.
+static void on_eval(VipsImage *image, VipsProgress *progress, int *stop) {
+	if (__atomic_load_n(stop, __ATOMIC_RELAXED))
+		vips_image_set_kill(image, TRUE);
+}
+
+int ip_run(const void *buf, size_t len, const ip_plan *p, int *stop, void **out, size_t *out_len) {
 	VipsImage *im = NULL, *t = NULL;
 	int rc = -1;
 
@@ -134,7 +141,14 @@ int ip_run(const void *buf, size_t len, const ip_plan *p, void **out, size_t *ou
 		vips_area_unref(VIPS_AREA(bg));
 		if (step(&im, t, r)) goto done;
 	}
+	vips_image_set_progress(im, TRUE);
+	g_signal_connect(im, "eval", G_CALLBACK(on_eval), stop);
 	rc = save(im, p, out, out_len);
+	if (rc == 0 && __atomic_load_n(stop, __ATOMIC_RELAXED)) {
+		g_free(*out); // killed at the very end: do not trust the output
+		*out = NULL;
+		rc = -1;
+	}
 done:
 	if (im) g_object_unref(im);
 	return rc;

@@ -10,10 +10,12 @@ package transform
 import "C"
 
 import (
+	"context"
 	"errors"
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/h2non/bimg"
@@ -73,8 +75,10 @@ func readHeader(src []byte) (source, error) {
 	return s, nil
 }
 
-// render runs p on src and returns the encoded image.
-func render(src []byte, p *plan) ([]byte, error) {
+// render runs p on src and returns the encoded image. When ctx is done
+// first, libvips is told to stop computing and render returns ctx's error,
+// so an abandoned transform frees its worker promptly.
+func render(ctx context.Context, src []byte, p *plan) ([]byte, error) {
 	cp := C.ip_plan{
 		thumb_w: C.int(p.thumbW), thumb_h: C.int(p.thumbH),
 		rotate: C.int(p.rotate), flip_h: cbool(p.flipH), flip_v: cbool(p.flipV),
@@ -89,14 +93,34 @@ func render(src []byte, p *plan) ([]byte, error) {
 	}
 	cp.bg = [4]C.double{C.double(p.bg.R), C.double(p.bg.G), C.double(p.bg.B), C.double(p.bg.A)}
 
+	// The flag lives in C memory: libvips reads it from its own threads.
+	stop := (*C.int)(C.calloc(1, C.size_t(unsafe.Sizeof(C.int(0)))))
+	defer C.free(unsafe.Pointer(stop))
+	finished := make(chan struct{})
+	watcher := make(chan struct{})
+	go func() {
+		defer close(watcher)
+		select {
+		case <-ctx.Done():
+			atomic.StoreInt32((*int32)(unsafe.Pointer(stop)), 1)
+		case <-finished:
+		}
+	}()
+
 	var out unsafe.Pointer
 	var n C.size_t
 	var rc C.int
 	withVipsThread(func() {
-		rc = C.ip_run(unsafe.Pointer(&src[0]), C.size_t(len(src)), &cp, &out, &n)
+		rc = C.ip_run(unsafe.Pointer(&src[0]), C.size_t(len(src)), &cp, stop, &out, &n)
 	})
+	close(finished)
+	<-watcher // the flag is freed below: nobody may write it after
 	if rc != 0 {
-		return nil, errors.New(vipsError())
+		msg := vipsError()
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		return nil, errors.New(msg)
 	}
 	defer C.g_free(C.gpointer(out))
 	return C.GoBytes(out, C.int(n)), nil

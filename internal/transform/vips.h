@@ -24,7 +24,7 @@ int ip_init(void);
 void ip_allow_svg(void);
 int ip_header(const void *buf, size_t len, int *width, int *height,
 	int *orientation_swap, int *has_alpha, int *pages);
-int ip_run(const void *buf, size_t len, const ip_plan *plan,
+int ip_run(const void *buf, size_t len, const ip_plan *plan, int *stop,
 	void **out, size_t *out_len);
 const char *ip_error(void);
 void ip_error_clear(void);
