@@ -35,8 +35,9 @@ func TestHelperServe(t *testing.T) {
 }
 
 type serverProcess struct {
-	cmd  *exec.Cmd
-	base string
+	cmd    *exec.Cmd
+	base   string
+	stderr *lockedBuffer // the server's log, for a failure message
 }
 
 func startServer(t *testing.T, env []string) *serverProcess {
@@ -47,7 +48,8 @@ func startServer(t *testing.T, env []string) *serverProcess {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.Stderr = io.Discard
+	var stderr lockedBuffer
+	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -64,9 +66,9 @@ func startServer(t *testing.T, env []string) *serverProcess {
 	}()
 	select {
 	case base := <-found:
-		return &serverProcess{cmd: cmd, base: base}
+		return &serverProcess{cmd: cmd, base: base, stderr: &stderr}
 	case <-time.After(20 * time.Second):
-		t.Fatal("server did not start")
+		t.Fatalf("server did not start:\n%s", stderr.String())
 		return nil
 	}
 }
@@ -104,6 +106,7 @@ func TestCrashSafety(t *testing.T) {
 	}
 
 	srv := startServer(t, env)
+	client := &http.Client{Timeout: 20 * time.Second}
 	var next, served atomic.Int64
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
@@ -121,15 +124,22 @@ func TestCrashSafety(t *testing.T) {
 				if i >= len(urls) {
 					return
 				}
-				if res, err := http.Get(srv.base + urls[i]); err == nil {
+				if res, err := client.Get(srv.base + urls[i]); err == nil {
 					io.Copy(io.Discard, res.Body)
 					res.Body.Close()
-					served.Add(1)
+					if res.StatusCode == 200 {
+						served.Add(1)
+					}
 				}
 			}
 		}()
 	}
-	for served.Load() < 20 {
+	for deadline := time.Now().Add(30 * time.Second); served.Load() < 20; {
+		if time.Now().After(deadline) || next.Load() >= int64(len(urls)) && served.Load() < 20 {
+			close(stop)
+			wg.Wait()
+			t.Fatalf("the server answered %d of %d requests with 200; its log:\n%s", served.Load(), next.Load(), srv.stderr.String())
+		}
 		time.Sleep(5 * time.Millisecond)
 	}
 	srv.cmd.Process.Signal(syscall.SIGKILL)
@@ -151,8 +161,8 @@ func TestCrashSafety(t *testing.T) {
 	if u.TempFiles != 0 || u.Corrupt != 0 || u.Entries < 10 {
 		t.Errorf("after the crash and restart: %+v", u)
 	}
-	for i, path := range urls[:next.Load()] {
-		res, err := http.Get(srv.base + path)
+	for i, path := range urls[:min(next.Load(), int64(len(urls)))] {
+		res, err := client.Get(srv.base + path)
 		if err != nil {
 			t.Fatal(err)
 		}
