@@ -13,6 +13,7 @@ import (
 	"image/gif"
 	"image/jpeg"
 	"image/png"
+	"math"
 	"path/filepath"
 	"runtime"
 )
@@ -56,6 +57,25 @@ func Noisy(w, h int) *image.NRGBA {
 		img.Pix[i] = byte(seed >> 24)
 		if i%4 == 3 {
 			img.Pix[i] = 255
+		}
+	}
+	return img
+}
+
+// Photo draws a smooth, photograph-like w x h image: gradients and waves of
+// several frequencies and directions per channel, with no noise, so that
+// resampling differences show in it as they would in a photograph.
+func Photo(w, h int) *image.NRGBA {
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			fx, fy := float64(x), float64(y)
+			v := func(phase float64) uint8 {
+				f := 128 + 50*math.Sin(fx/97+phase) + 35*math.Cos(fy/61-phase) +
+					20*math.Sin((fx+fy)/23+2*phase) + 12*math.Sin((fx-2*fy)/9+phase)
+				return uint8(max(0, min(255, f)))
+			}
+			img.SetNRGBA(x, y, color.NRGBA{v(0), v(1.3), v(2.6), 255})
 		}
 	}
 	return img

@@ -7,6 +7,9 @@
 // Go computes every number of a transform (plan.go); C runs the libvips
 // operations for it in one call (vips.c), starting with vips_thumbnail,
 // which shrinks on load and applies EXIF orientation and colour management.
+// For JPEG sources Go also picks the decoder's shrink factor (jpegShrink):
+// libvips keeps a factor of two for its resize, which costs a fifth more
+// CPU for no visible difference.
 // bimg starts libvips and reports its version; its own resize pipeline
 // cannot express the URL contract (rotation after EXIF orientation, crop
 // position on either axis) without re-encoding rotated JPEGs.

@@ -21,6 +21,7 @@ const (
 // final orientation.
 type plan struct {
 	thumbW, thumbH int // resize target after EXIF orientation, before rotate
+	jpegShrink     int // 1, 2, 4 or 8: JPEG decoded at this fraction of its size
 	rotate         int
 	flipH, flipV   bool
 
@@ -44,6 +45,7 @@ type plan struct {
 type source struct {
 	width, height int // after EXIF orientation
 	hasAlpha      bool
+	jpeg          bool // libjpeg can shrink it while decoding
 }
 
 // outWidth and outHeight are the dimensions of the output image.
@@ -107,6 +109,11 @@ func makePlan(src source, o *params.Options, f params.Format, enc Encoding, lim 
 		p.cropX, p.cropY = cropOffset(g.resizeW-g.outW, g.resizeH-g.outH, o.Position)
 	}
 
+	p.jpegShrink = 1
+	if src.jpeg {
+		p.jpegShrink = jpegShrink(src.width, src.height, p.thumbW, p.thumbH)
+	}
+
 	alphaFormat := f != params.FormatJPEG
 	p.flatten = !alphaFormat
 	switch {
@@ -124,6 +131,19 @@ func makePlan(src source, o *params.Options, f params.Format, enc Encoding, lim 
 	}
 	p.effort = enc.effort(f)
 	return p, nil
+}
+
+// jpegShrink is the largest factor libjpeg can shrink by while decoding
+// (1, 2, 4 or 8) that leaves a sw x sh image no smaller than tw x th on
+// either axis, so the resize after it only ever shrinks. thumbW and thumbH
+// are also the box attention cropping covers, so this holds for it too.
+func jpegShrink(sw, sh, tw, th int) int {
+	for _, s := range []int{8, 4, 2} {
+		if sw >= s*tw && sh >= s*th {
+			return s
+		}
+	}
+	return 1
 }
 
 // cropOffset places a crop that removes dx columns and dy rows.

@@ -131,3 +131,39 @@ func TestPlanLimits(t *testing.T) {
 		t.Error("output over max_output_dim accepted")
 	}
 }
+
+func TestJPEGShrink(t *testing.T) {
+	for _, c := range []struct{ sw, sh, tw, th, want int }{
+		{2048, 1536, 400, 300, 4}, // W1: libvips' thumbnail would decode at 1/2
+		{4000, 3000, 800, 600, 4},
+		{2048, 1536, 256, 192, 8},
+		{2048, 1536, 255, 191, 8},
+		{2048, 1536, 257, 193, 4},
+		{2048, 1536, 1024, 768, 2},
+		{2048, 1536, 1025, 769, 1},
+		{2048, 1536, 2048, 1536, 1},
+		{2048, 1536, 100, 1536, 1}, // fill: one axis not shrunk at all
+		{100, 100, 1, 1, 8},
+	} {
+		if got := jpegShrink(c.sw, c.sh, c.tw, c.th); got != c.want {
+			t.Errorf("%dx%d to %dx%d: shrink %d, want %d", c.sw, c.sh, c.tw, c.th, got, c.want)
+		}
+	}
+
+	// Only JPEG sources shrink while decoding, and the target is the one
+	// after EXIF orientation, like the source's size.
+	o := params.Options{Width: 100, DPR: 100}
+	for _, c := range []struct {
+		src  source
+		want int
+	}{
+		{source{width: 800, height: 600, jpeg: true}, 8},
+		{source{width: 800, height: 600}, 1},
+		{source{width: 300, height: 400, jpeg: true}, 2}, // 100x133
+	} {
+		p, err := makePlan(c.src, &o, params.FormatWebP, testEncoding, testLimits)
+		if err != nil || p.jpegShrink != c.want {
+			t.Errorf("%+v: shrink %d (%v), want %d", c.src, p.jpegShrink, err, c.want)
+		}
+	}
+}

@@ -144,6 +144,7 @@ func (t *Transformer) Transform(ctx context.Context, src []byte, o *params.Optio
 	if px := int64(h.width) * int64(h.height); px > t.cfg.Limits.MaxSourcePixels {
 		return Output{}, fmt.Errorf("%w: %dx%d is %d pixels, more than %d", ErrTooLarge, h.width, h.height, px, t.cfg.Limits.MaxSourcePixels)
 	}
+	h.jpeg = kind == imagefmt.JPEG
 	if f == params.FormatDefault {
 		f = defaultFormat(kind, h.hasAlpha)
 	}

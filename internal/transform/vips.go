@@ -80,7 +80,7 @@ func readHeader(src []byte) (source, error) {
 // so an abandoned transform frees its worker promptly.
 func render(ctx context.Context, src []byte, p *plan) ([]byte, error) {
 	cp := C.ip_plan{
-		thumb_w: C.int(p.thumbW), thumb_h: C.int(p.thumbH),
+		thumb_w: C.int(p.thumbW), thumb_h: C.int(p.thumbH), jpeg_shrink: C.int(p.jpegShrink),
 		rotate: C.int(p.rotate), flip_h: cbool(p.flipH), flip_v: cbool(p.flipV),
 		crop:   C.int(p.crop),
 		crop_x: C.int(p.cropX), crop_y: C.int(p.cropY), crop_w: C.int(p.cropW), crop_h: C.int(p.cropH),

@@ -5,6 +5,7 @@
 
 typedef struct {
 	int thumb_w, thumb_h;     // resize target after EXIF orientation, before rot
+	int jpeg_shrink;          // >1: decode the JPEG at 1/jpeg_shrink scale first
 	int rotate;               // 0, 90, 180 or 270, after EXIF orientation
 	int flip_h, flip_v;
 	int crop;                 // 0 none, 1 extract area, 2 attention crop (by thumbnail)
