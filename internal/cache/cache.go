@@ -142,13 +142,20 @@ func (c *Cache) Get(ctx context.Context, objectKey string, key params.Key, fill 
 
 // Lookup returns a stored entry without filling: from memory, else from
 // disk (promoted to memory). The server uses it to tell a hit from a miss
-// before a miss is rate limited.
+// before a miss is rate limited. The caller releases the entry (Release)
+// once its response is written.
 func (c *Cache) Lookup(objectKey string, key params.Key) (*Entry, Tier, bool) {
 	if e, ok := c.memory(key); ok {
 		c.memHits.Add(1)
 		return e, TierMemory, true
 	}
-	if c.disk != nil {
+	if c.disk != nil && c.mem == nil {
+		// Nothing keeps it: borrow, so that serving from disk alone
+		// allocates nothing per hit.
+		if e, ok := c.disk.Borrow(objectKey, key); ok {
+			return e, TierDisk, true
+		}
+	} else if c.disk != nil {
 		if e, ok := c.disk.Get(objectKey, key); ok {
 			c.remember(key, e)
 			return e, TierDisk, true

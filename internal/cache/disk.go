@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -140,13 +141,21 @@ func isHex(s string) bool {
 }
 
 // Get returns the entry, verified, or false. A corrupt, truncated, stale or
-// unreadable entry is removed and counted, and is a miss.
+// unreadable entry is removed and counted, and is a miss. The entry is the
+// caller's to keep.
 func (d *Disk) Get(objectKey string, key params.Key) (*Entry, bool) {
+	return d.get(objectKey, key, false)
+}
+
+// Borrow is Get for an entry that is used once and then released
+// (Entry.Release): its body lives in a recycled buffer.
+func (d *Disk) Borrow(objectKey string, key params.Key) (*Entry, bool) {
+	return d.get(objectKey, key, true)
+}
+
+func (d *Disk) get(objectKey string, key params.Key, borrow bool) (*Entry, bool) {
 	k := diskKey(objectKey, key)
-	// Read directly rather than through diskv.Read, which takes diskv's
-	// lock (held by every write) and grows its buffer as it reads: one
-	// open, one stat, one allocation of the exact size.
-	b, err := os.ReadFile(d.entries + "/" + k[:2] + "/" + k)
+	b, buf, err := readEntryFile(d.entries+"/"+k[:2]+"/"+k, borrow)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			d.readErrs.Add(1)
@@ -160,13 +169,16 @@ func (d *Disk) Get(objectKey string, key params.Key) (*Entry, bool) {
 	}
 	e, err := decodeEntry(b)
 	if err != nil {
+		putBuf(buf)
 		d.corrupt.Add(1)
 		d.log.Warn("disk cache: corrupt entry removed", "key", objectKey, "file", k, "err", err)
 		d.erase(k)
 		d.misses.Add(1)
 		return nil, false
 	}
+	e.buf = buf
 	if d.maxAge > 0 && time.Since(e.Created) > d.maxAge {
+		e.Release()
 		d.erase(k)
 		d.misses.Add(1)
 		return nil, false
@@ -177,6 +189,35 @@ func (d *Disk) Get(objectKey string, key params.Key) (*Entry, bool) {
 	}
 	d.hits.Add(1)
 	return e, true
+}
+
+// readEntryFile reads a whole entry file into a buffer of its exact size,
+// pooled when borrow is set (then buf is that buffer, for putBuf). Read
+// directly rather than through diskv.Read, which takes diskv's lock (held
+// by every write) and grows its buffer as it reads: one open, one stat, one
+// read. The file cannot change under the open descriptor: diskv replaces
+// entries by renaming.
+func readEntryFile(name string, borrow bool) (b []byte, buf *[]byte, err error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	n := int(st.Size())
+	if borrow {
+		b, buf = getBuf(n)
+	} else {
+		b = make([]byte, n)
+	}
+	if _, err := io.ReadFull(f, b); err != nil {
+		putBuf(buf)
+		return nil, nil, err
+	}
+	return b, buf, nil
 }
 
 // Put stores e. Failures are logged and counted, never returned: the disk

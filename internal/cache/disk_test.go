@@ -83,8 +83,54 @@ func TestDiskRoundTrip(t *testing.T) {
 	}
 }
 
+// Borrowed entries are the same as kept ones, and a recycled buffer never
+// shows bytes of the entry that used it before.
+func TestDiskBorrow(t *testing.T) {
+	d := openDisk(t, t.TempDir(), 1<<20)
+	var want [][]byte
+	for n, size := range []int{6000, 5000, 100, 70_000, 5} {
+		want = append(want, put(d, "a.jpg", n, size).Body)
+	}
+	for round := 0; round < 3; round++ {
+		for n := range want {
+			got, ok := d.Borrow("a.jpg", variant("a.jpg", n))
+			if !ok || !bytes.Equal(got.Body, want[n]) || got.ContentType != "image/webp" {
+				t.Fatalf("round %d, entry %d: ok %v, %d bytes", round, n, ok, len(got.Body))
+			}
+			got.Release()
+			if got.Body != nil {
+				t.Fatal("a released entry still has its body")
+			}
+		}
+	}
+	var shared Entry
+	shared.Body = []byte("kept")
+	shared.Release() // not borrowed: nothing happens
+	if string(shared.Body) != "kept" {
+		t.Error("Release changed an entry that was not borrowed")
+	}
+}
+
+func TestBufClass(t *testing.T) {
+	for _, c := range []struct{ n, class int }{
+		{0, 0}, {1, 0}, {4096, 0}, {4097, 1}, {8192, 1}, {33263, 4}, {16 << 20, 12}, {16<<20 + 1, -1},
+	} {
+		if got := bufClass(c.n); got != c.class {
+			t.Errorf("bufClass(%d) = %d, want %d", c.n, got, c.class)
+		}
+		if c.class >= 0 {
+			b, p := getBuf(c.n)
+			if len(b) != c.n || cap(*p) != 1<<(c.class+minBufShift) {
+				t.Errorf("getBuf(%d): len %d cap %d", c.n, len(b), cap(*p))
+			}
+			putBuf(p)
+		}
+	}
+}
+
 // A flipped byte anywhere, a truncated file and an empty file are all
-// detected, counted, removed, and are misses.
+// detected, counted, removed, and are misses, whether read to keep or to
+// borrow.
 func TestDiskCorruption(t *testing.T) {
 	for _, c := range []struct {
 		name   string
@@ -107,17 +153,21 @@ func TestDiskCorruption(t *testing.T) {
 				t.Fatalf("%d entry files", len(files))
 			}
 			b, _ := os.ReadFile(files[0])
-			if err := os.WriteFile(files[0], c.damage(b), 0o644); err != nil {
-				t.Fatal(err)
+			for _, read := range []func(string, params.Key) (*Entry, bool){d.Get, d.Borrow} {
+				// The first removal took the emptied directory with it.
+				os.MkdirAll(filepath.Dir(files[0]), 0o755)
+				if err := os.WriteFile(files[0], c.damage(bytes.Clone(b)), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				if _, ok := read("a.jpg", variant("a.jpg", 1)); ok {
+					t.Fatal("damaged entry served")
+				}
+				if _, err := os.Stat(files[0]); !os.IsNotExist(err) {
+					t.Error("damaged entry not removed")
+				}
 			}
-			if _, ok := d.Get("a.jpg", variant("a.jpg", 1)); ok {
-				t.Fatal("damaged entry served")
-			}
-			if s := d.Stats(); s.Corrupt != 1 || s.Entries != 0 {
+			if s := d.Stats(); s.Corrupt != 2 || s.Entries != 0 {
 				t.Errorf("stats %+v", s)
-			}
-			if _, err := os.Stat(files[0]); !os.IsNotExist(err) {
-				t.Error("damaged entry not removed")
 			}
 		})
 	}

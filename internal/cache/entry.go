@@ -22,6 +22,20 @@ type Entry struct {
 
 	hdrOnce sync.Once
 	hdr     HeaderValues
+
+	buf *[]byte // the pooled buffer Body lives in, when borrowed from disk
+}
+
+// Release ends the use of an entry from Cache.Lookup or Disk.Borrow, giving
+// a borrowed entry's buffer back for reuse: neither the entry nor its body
+// may be used afterwards. Any other entry is shared, and Release does
+// nothing to it, so callers release whatever they were given.
+func (e *Entry) Release() {
+	if e != nil && e.buf != nil {
+		putBuf(e.buf)
+		e.buf = nil
+		e.Body = nil
+	}
 }
 
 // HeaderValues are an entry's response header values, formatted once and

@@ -91,6 +91,7 @@ func (h *Handler) serveImage(ctx context.Context, w *recorder, r *http.Request, 
 	if r.Method != http.MethodHead {
 		w.Write(e.Body)
 	}
+	e.Release() // net/http holds no reference to the body once Write returns
 }
 
 // Header values shared by every response: never modified.
