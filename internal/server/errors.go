@@ -84,30 +84,39 @@ func (h *Handler) fail(w *recorder, r *http.Request, info *requestInfo, err erro
 		return
 	}
 	hdr := w.Header()
-	hdr.Del("Vary")
+	delete(hdr, "Vary")
 	var rl rateLimited
 	switch {
-	case errors.As(err, &rl):
-		hdr.Set("Retry-After", strconv.Itoa(int(math.Ceil(rl.retryAfter.Seconds()))))
-		hdr.Set("Cache-Control", "no-store") // it is about this client, not the URL
+	case status == http.StatusTooManyRequests && errors.As(err, &rl):
+		hdr["Retry-After"] = []string{strconv.Itoa(int(math.Ceil(rl.retryAfter.Seconds())))}
+		hdr["Cache-Control"] = noStore // it is about this client, not the URL
 	case status == http.StatusServiceUnavailable:
-		hdr.Set("Retry-After", "1")
-		hdr.Set("Cache-Control", "no-store")
+		hdr["Retry-After"] = retryAfterOne
+		hdr["Cache-Control"] = noStore
 	case status >= 500:
-		hdr.Set("Cache-Control", "no-store")
+		hdr["Cache-Control"] = noStore
 	default:
 		// A short public lifetime lets a CDN absorb repeats of a bad or
 		// missing URL without pinning a mistake for long.
-		hdr.Set("Cache-Control", "public, max-age=60")
+		hdr["Cache-Control"] = publicMinute
 	}
 	writeText(w, status, msg)
 }
 
+// Header values of error responses, shared: never modified. A forged URL
+// costs the server no more than it must.
+var (
+	noStore       = []string{"no-store"}
+	retryAfterOne = []string{"1"}
+	publicMinute  = []string{"public, max-age=60"}
+	textPlain     = []string{"text/plain; charset=utf-8"}
+)
+
 func writeText(w http.ResponseWriter, status int, msg string) {
 	h := w.Header()
-	h.Set("Content-Type", "text/plain; charset=utf-8")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Length", itoa(len(msg)+1))
+	h["Content-Type"] = textPlain
+	h["X-Content-Type-Options"] = nosniff
+	h["Content-Length"] = []string{itoa(len(msg) + 1)}
 	w.WriteHeader(status)
 	w.Write([]byte(msg + "\n"))
 }

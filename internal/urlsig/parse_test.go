@@ -71,6 +71,12 @@ func TestParseAccepts(t *testing.T) {
 		{"/%C3%A9t%C3%A9/%20.jpg?bg=ffffff&v=x_-1&s=" + sig, "été/ .jpg", []Param{{"bg", "ffffff"}, {"v", "x_-1"}}},
 		{"/...?s=" + sig, "...", nil},
 		{"/a.jpg?v=%25&s=" + sig, "a.jpg", []Param{{"v", "%"}}},
+		// Every parameter: more than URL keeps without allocating.
+		{"/a.jpg?auto=format&bg=ffffff&blur=1&dpr=2&enlarge=1&exp=1700000000&fit=fill&flip=h&fm=webp&h=10" +
+			"&position=top&q=80&rot=90&sharpen=1&v=2&w=10&s=" + sig, "a.jpg", []Param{
+			{"auto", "format"}, {"bg", "ffffff"}, {"blur", "1"}, {"dpr", "2"}, {"enlarge", "1"}, {"exp", "1700000000"},
+			{"fit", "fill"}, {"flip", "h"}, {"fm", "webp"}, {"h", "10"}, {"position", "top"}, {"q", "80"},
+			{"rot", "90"}, {"sharpen", "1"}, {"v", "2"}, {"w", "10"}}},
 	} {
 		u, err := Parse(c.uri)
 		if err != nil {
