@@ -108,6 +108,13 @@ var (
 // render fetches the original and produces the variant: the original bytes
 // when the URL asks for no transform, else a transform of them.
 func (h *Handler) render(ctx context.Context, objectKey string, o *params.Options, f params.Format) (*cache.Entry, error) {
+	if o.Transform {
+		// Under overload the transform would be refused after the origin's
+		// bytes were paid for, and held in memory while queueing.
+		if err := h.tr.CheckCapacity(); err != nil {
+			return nil, err
+		}
+	}
 	obj, err := h.origin.Fetch(ctx, objectKey)
 	if err != nil {
 		return nil, err

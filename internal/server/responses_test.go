@@ -215,9 +215,14 @@ func TestOverloaded(t *testing.T) {
 	for s.tr.Stats().Busy == 0 {
 		time.Sleep(time.Millisecond)
 	}
+	gets := s.gets()
 	r := s.get(s.sign("small.jpg", "w", "10"))
 	if r.status != 503 || r.header.Get("Retry-After") == "" || r.header.Get("Cache-Control") != "no-store" {
 		t.Errorf("%d, Retry-After %q", r.status, r.header.Get("Retry-After"))
+	}
+	// Refused before the original was fetched: overload costs no egress.
+	if n := s.gets() - gets; n != 0 {
+		t.Errorf("the refused request fetched from the origin %d times", n)
 	}
 	wg.Wait()
 	for s.tr.Stats().Busy != 0 {

@@ -33,6 +33,9 @@ func TestQueue(t *testing.T) {
 	for tr.Stats().Waiting == 0 {
 		time.Sleep(time.Millisecond)
 	}
+	if err := tr.CheckCapacity(); !errors.Is(err, ErrOverloaded) {
+		t.Errorf("full queue, CheckCapacity: %v", err)
+	}
 	start := time.Now()
 	_, err = tr.Transform(ctx, encodeJPEG(t, quadrants(8, 8)), opts(nil), params.FormatJPEG)
 	if !errors.Is(err, ErrOverloaded) || time.Since(start) > 20*time.Millisecond {
@@ -48,6 +51,9 @@ func TestQueue(t *testing.T) {
 		t.Errorf("own deadline: %v", err)
 	}
 	tr.release()
+	if err := tr.CheckCapacity(); err != nil {
+		t.Errorf("a worker is free, CheckCapacity: %v", err)
+	}
 	if err := tr.acquire(ctx, 1); err != nil {
 		t.Errorf("after release: %v", err)
 	}
@@ -64,12 +70,21 @@ func TestQueueBytes(t *testing.T) {
 	defer cancel()
 	tr.acquire(ctx, 1) // the worker is busy
 	var wg sync.WaitGroup
-	for _, size := range []int64{600, 300} { // 900 bytes wait
+	wait := func(size, total int64) {
 		wg.Add(1)
 		go func() { defer wg.Done(); tr.acquire(ctx, size) }()
+		for tr.Stats().WaitingBytes != total {
+			time.Sleep(time.Millisecond)
+		}
 	}
-	for tr.Stats().WaitingBytes != 900 {
-		time.Sleep(time.Millisecond)
+	wait(300, 300)
+	if err := tr.CheckCapacity(); err != nil {
+		t.Errorf("room for another 300 bytes, but: %v", err)
+	}
+	wait(600, 900)
+	// Another of the waiting ones' average size (450) would not fit.
+	if err := tr.CheckCapacity(); !errors.Is(err, ErrOverloaded) {
+		t.Errorf("byte bound nearly reached: %v", err)
 	}
 	if err := tr.acquire(ctx, 200); !errors.Is(err, ErrOverloaded) {
 		t.Errorf("over the byte bound: %v", err)

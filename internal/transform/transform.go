@@ -54,6 +54,27 @@ func (t *Transformer) Stats() Stats {
 	return Stats{Busy: len(t.slots), Waiting: int(t.waiting.Load()), WaitingBytes: t.queued.Load(), Done: t.done.Load()}
 }
 
+// CheckCapacity returns an ErrOverloaded error when a transform asked for
+// now would be refused for want of room in the queue, so that a caller
+// under overload refuses before it pays for fetching the original. It is
+// a snapshot: Transform still decides.
+func (t *Transformer) CheckCapacity() error {
+	if len(t.slots) < cap(t.slots) {
+		return nil // a worker is free
+	}
+	w := t.waiting.Load()
+	if w >= int64(t.cfg.Queue) {
+		return fmt.Errorf("%w: %d waiting", ErrOverloaded, w)
+	}
+	// The next source's size is not known before it is fetched: expect one
+	// of the waiting ones' average size. Sources of one size then stop at
+	// the byte bound here rather than one by one after their fetch.
+	if q := t.queued.Load(); t.cfg.QueueBytes > 0 && w > 0 && q+q/w > t.cfg.QueueBytes {
+		return fmt.Errorf("%w: %d bytes of originals waiting", ErrOverloaded, q)
+	}
+	return nil
+}
+
 // readable lists the source formats accepted. SVG only when allowed, and
 // only as a source to rasterise; formats libvips reads only through
 // untrusted loaders (ImageMagick, PDF) are never among them.
