@@ -100,3 +100,26 @@ func psnr(t *testing.T, a, b image.Image) float64 {
 	}
 	return 10 * math.Log10(255*255/(sum/float64(n)))
 }
+
+// libvips refuses a truncated JPEG on both paths (the option string reaches
+// the loader), behind the pure-Go check that normally catches it first.
+func TestJPEGShrinkTruncated(t *testing.T) {
+	startLibvips()
+	src := testimages.JPEG(testimages.Photo(1600, 1200))
+	h, err := readHeader(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.jpeg = true
+	p, err := makePlan(h, opts(func(o *params.Options) { o.Width = 200 }), params.FormatPNG, testEncoding, testLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := src[:len(src)*2/3]
+	for _, s := range []int{8, 1} {
+		p.jpegShrink = s
+		if _, err := render(context.Background(), cut, &p); err == nil {
+			t.Errorf("shrink %d: a truncated JPEG was rendered", s)
+		}
+	}
+}
