@@ -82,9 +82,12 @@ func Photo(w, h int) *image.NRGBA {
 }
 
 // JPEG encodes img at quality 95.
-func JPEG(img image.Image) []byte {
+func JPEG(img image.Image) []byte { return JPEGQuality(img, 95) }
+
+// JPEGQuality encodes img at quality q.
+func JPEGQuality(img image.Image, q int) []byte {
 	var b bytes.Buffer
-	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 95}); err != nil {
+	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: q}); err != nil {
 		panic(err)
 	}
 	return b.Bytes()

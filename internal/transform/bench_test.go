@@ -1,0 +1,50 @@
+//go:build cgo
+
+package transform
+
+import (
+	"context"
+	"testing"
+
+	"github.com/h2non/bimg"
+
+	"github.com/imgproxy-team/imgproxy/internal/params"
+	"github.com/imgproxy-team/imgproxy/internal/testimages"
+)
+
+// BenchmarkDownscale compares this package's transform with bimg's own
+// resize pipeline on one 2048x1536 JPEG (q90) made 400 wide, one at a time
+// (VIPS_CONCURRENCY is 1 unless set, so ns/op is close to CPU per image).
+// bimg's default bicubic interpolator limits its JPEG shrink-on-load to
+// 2x; with bilinear it goes to 4x. Measured here (medians): JPEG 13.0 ms
+// against bimg's 24.0 (bicubic) and 13.0 (bilinear); WebP 25.5 against
+// 35.8 and 26.3. On the Kodak photograph both 4x paths are 42.8 dB from a
+// Lanczos resize of the full decode, bicubic's 2x one 43.1.
+func BenchmarkDownscale(b *testing.B) {
+	src := testimages.JPEGQuality(testimages.Photo(2048, 1536), 90)
+	tr := newTransformer(b)
+	for _, f := range []struct {
+		name string
+		ours params.Format
+		bimg bimg.ImageType
+	}{{"jpeg", params.FormatJPEG, bimg.JPEG}, {"webp", params.FormatWebP, bimg.WEBP}} {
+		b.Run(f.name+"/imgproxy", func(b *testing.B) {
+			o := opts(func(o *params.Options) { o.Width = 400; o.Quality = 80 })
+			for b.Loop() {
+				if _, err := tr.Transform(context.Background(), src, o, f.ours); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		for _, ip := range []bimg.Interpolator{bimg.Bicubic, bimg.Bilinear} {
+			b.Run(f.name+"/bimg-"+ip.String(), func(b *testing.B) {
+				o := bimg.Options{Width: 400, Quality: 80, Type: f.bimg, StripMetadata: true, Interpolator: ip}
+				for b.Loop() {
+					if _, err := bimg.Resize(src, o); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
