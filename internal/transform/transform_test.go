@@ -86,6 +86,41 @@ func TestFormats(t *testing.T) {
 	}
 }
 
+// AVIF is written by libheif directly (vips.c): alpha survives, a grey
+// source is written as colour, and both decode back.
+func TestAVIF(t *testing.T) {
+	tr := newTransformer(t)
+	roundTrip := func(src []byte, o *params.Options) image.Image {
+		t.Helper()
+		out, err := tr.Transform(context.Background(), src, o, params.FormatAVIF)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h, err := readHeader(out.Body); err != nil || h.width != out.Width || h.height != out.Height {
+			t.Fatalf("avif header %+v (%v), reported %dx%d", h, err, out.Width, out.Height)
+		}
+		back, err := tr.Transform(context.Background(), out.Body, opts(nil), params.FormatPNG)
+		if err != nil {
+			t.Fatalf("avif does not decode: %v", err)
+		}
+		return decode(t, back.Body).img
+	}
+	// Transparent padding around red: alpha kept.
+	o := opts(func(o *params.Options) { o.Width, o.Height, o.Fit = 64, 64, params.FitContain })
+	img := roundTrip(encodePNG(t, quadrants(128, 64)), o)
+	if !near(img.At(32, 4), color.NRGBA{}, 8) || !near(img.At(4, 20), red, 40) {
+		t.Errorf("alpha: padding %v, image %v", img.At(32, 4), img.At(4, 20))
+	}
+	grey := image.NewGray(image.Rect(0, 0, 64, 48))
+	for i := range grey.Pix {
+		grey.Pix[i] = 200
+	}
+	img = roundTrip(encodeJPEG(t, grey), opts(func(o *params.Options) { o.Width = 32 }))
+	if !near(img.At(10, 10), color.NRGBA{200, 200, 200, 255}, 8) {
+		t.Errorf("grey: %v", img.At(10, 10))
+	}
+}
+
 func TestQuality(t *testing.T) {
 	tr := newTransformer(t)
 	src := encodeJPEG(t, testimages.Noisy(256, 256))

@@ -3,7 +3,7 @@
 package transform
 
 /*
-#cgo pkg-config: vips
+#cgo pkg-config: vips libheif
 #include <stdlib.h>
 #include "vips.h"
 */
