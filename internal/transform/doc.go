@@ -9,7 +9,9 @@
 // which shrinks on load and applies EXIF orientation and colour management.
 // For JPEG sources Go also picks the decoder's shrink factor (jpegShrink):
 // libvips keeps a factor of two for its resize, which costs a fifth more
-// CPU for no visible difference.
+// CPU for no visible difference. AVIF is encoded by libheif from vips.c, so
+// that its encoder's threads can be set.
+//
 // bimg starts libvips and reports its version; its own resize pipeline
 // cannot express the URL contract (rotation after EXIF orientation, crop
 // position on either axis) without re-encoding rotated JPEGs.
