@@ -44,11 +44,16 @@ ensure_versitygw() {
 	ensure_go_tool versitygw github.com/versity/versitygw/cmd/versitygw@v1.8.0
 }
 
-# free_loopback_port prints a TCP port that nothing on 127.0.0.1 listens on.
+# free_loopback_port prints a TCP port that nothing on 127.0.0.1 listens on,
+# below the kernel's ephemeral range: a port in it can be taken between the
+# check and the bind by the local end of any outgoing connection (a
+# benchmark's thousands of them), and the bind then fails.
 free_loopback_port() {
-	local port
+	local port low=32768 high
+	read -r low high </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+	if [ "$low" -le 11000 ]; then low=60000; fi # odd range: use the old span
 	while :; do
-		port=$((20000 + RANDOM % 30000))
+		port=$((10000 + RANDOM % (low - 10000)))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 			echo "$port"
 			return
