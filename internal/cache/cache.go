@@ -149,17 +149,20 @@ func (c *Cache) Lookup(objectKey string, key params.Key) (*Entry, Tier, bool) {
 		c.memHits.Add(1)
 		return e, TierMemory, true
 	}
-	if c.disk != nil && c.mem == nil {
+	if c.disk == nil {
+		return nil, TierMiss, false
+	}
+	if c.mem == nil {
 		// Nothing keeps it: borrow, so that serving from disk alone
 		// allocates nothing per hit.
 		if e, ok := c.disk.Borrow(objectKey, key); ok {
 			return e, TierDisk, true
 		}
-	} else if c.disk != nil {
-		if e, ok := c.disk.Get(objectKey, key); ok {
-			c.remember(key, e)
-			return e, TierDisk, true
-		}
+		return nil, TierMiss, false
+	}
+	if e, ok := c.disk.Get(objectKey, key); ok {
+		c.remember(key, e)
+		return e, TierDisk, true
 	}
 	return nil, TierMiss, false
 }

@@ -34,15 +34,7 @@ func TestJPEGShrinkMatchesThumbnail(t *testing.T) {
 		{"orientation 6", testimages.WithOrientation(photo, 6), func(o *params.Options) { o.Width = 290 }, 4},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			h, err := readHeader(c.src)
-			if err != nil {
-				t.Fatal(err)
-			}
-			h.jpeg = true
-			p, err := makePlan(h, opts(c.mod), params.FormatPNG, testEncoding, testLimits)
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := jpegPlan(t, c.src, c.mod)
 			if p.jpegShrink != c.shrink {
 				t.Fatalf("shrink %d, want %d", p.jpegShrink, c.shrink)
 			}
@@ -62,6 +54,21 @@ func TestJPEGShrinkMatchesThumbnail(t *testing.T) {
 			}
 		})
 	}
+}
+
+// jpegPlan is the plan Transform would make for the JPEG src, to PNG.
+func jpegPlan(t *testing.T, src []byte, mod func(*params.Options)) plan {
+	t.Helper()
+	h, err := readHeader(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.jpeg = true
+	p, err := makePlan(h, opts(mod), params.FormatPNG, testEncoding, testLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func decodeImage(t *testing.T, b []byte) image.Image {
@@ -106,15 +113,7 @@ func psnr(t *testing.T, a, b image.Image) float64 {
 func TestJPEGShrinkTruncated(t *testing.T) {
 	startLibvips()
 	src := testimages.JPEG(testimages.Photo(1600, 1200))
-	h, err := readHeader(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.jpeg = true
-	p, err := makePlan(h, opts(func(o *params.Options) { o.Width = 200 }), params.FormatPNG, testEncoding, testLimits)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := jpegPlan(t, src, func(o *params.Options) { o.Width = 200 })
 	cut := src[:len(src)*2/3]
 	for _, s := range []int{8, 1} {
 		p.jpegShrink = s

@@ -199,7 +199,6 @@ static void on_eval(VipsImage *image, VipsProgress *progress, int *stop) {
 // themselves.
 static int thumbnail(const void *buf, size_t len, const ip_plan *p, VipsImage **out) {
 	VipsImage *src = NULL;
-	int rc;
 
 	if (p->jpeg_shrink > 1) {
 		// vips_thumbnail's own JPEG shrink-on-load keeps a factor of two
@@ -213,20 +212,13 @@ static int thumbnail(const void *buf, size_t len, const ip_plan *p, VipsImage **
 			"shrink", p->jpeg_shrink, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
 		if (!src) return -1;
 	}
-	if (p->crop == 2) {
-		// Cover the box and crop by attention, in thumbnail's own pass.
-		rc = src ? vips_thumbnail_image(src, out, p->thumb_w,
-				"height", p->thumb_h, "crop", VIPS_INTERESTING_ATTENTION, NULL) :
-			vips_thumbnail_buffer((void *) buf, len, out, p->thumb_w,
-				"height", p->thumb_h, "crop", VIPS_INTERESTING_ATTENTION,
-				"option_string", "fail_on=truncated", NULL);
-	} else {
-		rc = src ? vips_thumbnail_image(src, out, p->thumb_w,
-				"height", p->thumb_h, "size", VIPS_SIZE_FORCE, NULL) :
-			vips_thumbnail_buffer((void *) buf, len, out, p->thumb_w,
-				"height", p->thumb_h, "size", VIPS_SIZE_FORCE,
-				"option_string", "fail_on=truncated", NULL);
-	}
+	// smart: cover the box and crop by attention, in thumbnail's own pass.
+	VipsInteresting crop = p->crop == 2 ? VIPS_INTERESTING_ATTENTION : VIPS_INTERESTING_NONE;
+	VipsSize size = p->crop == 2 ? VIPS_SIZE_BOTH : VIPS_SIZE_FORCE;
+	int rc = src ? vips_thumbnail_image(src, out, p->thumb_w, "height", p->thumb_h,
+			"crop", crop, "size", size, NULL) :
+		vips_thumbnail_buffer((void *) buf, len, out, p->thumb_w, "height", p->thumb_h,
+			"crop", crop, "size", size, "option_string", "fail_on=truncated", NULL);
 	if (src) g_object_unref(src); // *out holds its own reference
 	return rc;
 }
