@@ -13,8 +13,10 @@ import (
 type Purger func(objectKey string) int
 
 // Handler returns the admin routes: GET /metrics, POST /purge?key=<object
-// key>, and /debug/pprof/.
-func Handler(metrics http.Handler, purge Purger, log *slog.Logger) http.Handler {
+// key>, and /debug/pprof/, behind a guard that refuses (403) requests from
+// web pages: listen is the configured address, whose host name the guard
+// accepts in Host besides IP addresses and localhost.
+func Handler(listen string, metrics http.Handler, purge Purger, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", metrics)
 	mux.HandleFunc("POST /purge", func(w http.ResponseWriter, r *http.Request) {
@@ -36,5 +38,5 @@ func Handler(metrics http.Handler, purge Purger, log *slog.Logger) http.Handler 
 	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
-	return mux
+	return newGuard(mux, listen, log)
 }

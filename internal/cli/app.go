@@ -96,5 +96,5 @@ func newApp(cfg *config.Config, ring *urlsig.KeyRing, src origin.Origin, log *sl
 		shared.Forget(key)
 		return c.Purge(key)
 	}
-	return &app{public: public, admin: admin.Handler(m.Handler(), purge, log)}, nil
+	return &app{public: public, admin: admin.Handler(cfg.Server.AdminAddr, m.Handler(), purge, log)}, nil
 }

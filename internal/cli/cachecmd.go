@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/imgproxy-team/imgproxy/internal/admin"
 	"github.com/imgproxy-team/imgproxy/internal/cache"
 	"github.com/imgproxy-team/imgproxy/internal/config"
 )
@@ -39,6 +40,9 @@ those there.`,
 			if err != nil {
 				return err
 			}
+			if cfg.Server.AdminAddr == "" {
+				return errors.New("purge: server.admin_addr is empty, so there is no admin listener to purge through; name the server's with --admin-addr or IMGPROXY_SERVER_ADMIN_ADDR")
+			}
 			target := "http://" + dialAddr(cfg.Server.AdminAddr) + "/purge?key=" + url.QueryEscape(args[0])
 			client := &http.Client{Timeout: 30 * time.Second}
 			res, err := client.Post(target, "", nil)
@@ -64,8 +68,8 @@ those there.`,
 // dialAddr turns a listen address into one to connect to: ":9090" is
 // localhost:9090.
 func dialAddr(listen string) string {
-	host, port, err := net.SplitHostPort(listen)
-	if err != nil || host != "" && host != "0.0.0.0" && host != "::" {
+	_, port, err := net.SplitHostPort(listen)
+	if err != nil || !admin.Wildcard(listen) {
 		return listen
 	}
 	return net.JoinHostPort("localhost", port)

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -38,14 +39,24 @@ func TestCacheStats(t *testing.T) {
 	}
 }
 
+// The CLI purges through the admin handler's guard, by the configured
+// address or, for a wildcard one, by localhost.
 func TestCachePurge(t *testing.T) {
 	var got string
-	srv := httptest.NewServer(admin.Handler(http.NotFoundHandler(), func(key string) int { got = key; return 4 }, slog.New(slog.DiscardHandler)))
+	srv := httptest.NewServer(admin.Handler("127.0.0.1:0", http.NotFoundHandler(), func(key string) int { got = key; return 4 }, slog.New(slog.DiscardHandler)))
 	defer srv.Close()
 	addr := strings.TrimPrefix(srv.URL, "http://")
 	code, out, errOut := run(t, "", "", "cache", "purge", "--admin-addr", addr, "photos/a b+c.jpg")
 	if code != 0 || got != "photos/a b+c.jpg" || !strings.Contains(out, "purged 4 cached variant(s) of photos/a b+c.jpg") {
 		t.Errorf("purge: %d %q %q %q", code, got, out, errOut)
+	}
+	_, port, _ := net.SplitHostPort(addr)
+	got = ""
+	if code, _, errOut := run(t, "", "", "cache", "purge", "--admin-addr", ":"+port, "x.jpg"); code != 0 || got != "x.jpg" {
+		t.Errorf("purge by a wildcard address: %d %q %q", code, got, errOut)
+	}
+	if code, _, errOut := run(t, "", "", "cache", "purge", "--admin-addr", "", "x.jpg"); code != 1 || !strings.Contains(errOut, "no admin listener") {
+		t.Errorf("admin off: %d %q", code, errOut)
 	}
 	srv.Close()
 	if code, _, errOut := run(t, "", "", "cache", "purge", "--admin-addr", addr, "x.jpg"); code != 1 || !strings.Contains(errOut, "is the server running") {
