@@ -8,11 +8,13 @@ import (
 	"log/slog"
 	"net"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/imgproxy-team/imgproxy/internal/admin"
 	"github.com/imgproxy-team/imgproxy/internal/config"
 	"github.com/imgproxy-team/imgproxy/internal/origin"
 	"github.com/imgproxy-team/imgproxy/internal/params"
@@ -28,7 +30,8 @@ func newServeCmd() *cobra.Command {
 		Long: `Run the image server: verified requests are answered from memory, then from
 the disk cache, or the original is fetched from the origin, transformed with
 libvips and cached in both. An admin listener (server.admin_addr, loopback by
-default) serves /metrics, POST /purge?key= and /debug/pprof/.
+default; empty turns it off) serves /metrics, POST /purge?key= and
+/debug/pprof/.
 
 Without a signing key it refuses to start, except with --dev: then it makes a
 throwaway key, serves sample images when no origin is configured, and prints
@@ -98,17 +101,23 @@ func runServe(cmd *cobra.Command, _ []string) error {
 	if err != nil {
 		return err
 	}
-	adminLn, err := net.Listen("tcp", cfg.Server.AdminAddr)
+	adminLn, err := listenAdmin(cfg.Server.AdminAddr, log)
 	if err != nil {
 		ln.Close()
-		return fmt.Errorf("admin listener: %w", err)
+		return err
 	}
 	base := "http://" + displayAddr(ln.Addr())
-	fmt.Fprintf(out, "listening on %s (admin on %s)\n", base, displayAddr(adminLn.Addr()))
+	adminNote := "admin off"
+	if adminLn != nil {
+		// The bound address as it is: a wildcard shows as one, never as
+		// localhost.
+		adminNote = "admin on " + adminLn.Addr().String()
+	}
+	fmt.Fprintf(out, "listening on %s (%s)\n", base, adminNote)
 	if dev {
 		printExamples(out, &sign.Signer{Ring: ring, BaseURL: base, Limits: params.Limits{MaxOutputDim: cfg.Transform.MaxOutputDim}}, ws)
 	}
-	log.Info("serving", "addr", ln.Addr().String(), "admin", adminLn.Addr().String(),
+	log.Info("serving", "addr", ln.Addr().String(), "admin", strings.TrimPrefix(adminNote, "admin "),
 		"workers", cfg.Transform.Workers, "memory_cache", config.FormatSize(cfg.Cache.MemorySize),
 		"disk_cache", cfg.Cache.DiskDir)
 
@@ -120,10 +129,30 @@ func runServe(cmd *cobra.Command, _ []string) error {
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return server.Serve(gctx, ln, a.public, t, log) })
-	g.Go(func() error { return server.Serve(gctx, adminLn, a.admin, t, log) })
+	if adminLn != nil {
+		g.Go(func() error { return server.Serve(gctx, adminLn, a.admin, t, log) })
+	}
 	err = g.Wait()
 	log.Info("stopped")
 	return err
+}
+
+// listenAdmin opens the admin listener, or returns nil when addr is empty:
+// empty means off from every source, never "any interface, any port".
+func listenAdmin(addr string, log *slog.Logger) (net.Listener, error) {
+	if addr == "" {
+		log.Info("admin listener off: server.admin_addr is empty (no /metrics, purge or pprof)")
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("admin listener: %w", err)
+	}
+	if admin.Wildcard(addr) {
+		log.Warn("admin listener on every interface: it has no authentication; keep the port off untrusted networks",
+			"admin_addr", addr)
+	}
+	return ln, nil
 }
 
 // openOrigin builds the configured origin.

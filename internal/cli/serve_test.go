@@ -126,3 +126,51 @@ func TestServeRefusesWithoutKeyOrOrigin(t *testing.T) {
 		t.Errorf("no origin: %d %q", code, errOut)
 	}
 }
+
+// An empty admin address, from a flag or an empty environment variable,
+// starts no admin listener, and says so; before, the flag bound every
+// interface on a random port under a banner claiming localhost, and the
+// empty variable fell back to the default.
+func TestServeAdminOff(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  bool
+	}{{"flag", false}, {"env", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Chdir(t.TempDir())
+			t.Setenv("IMGPROXY_SIGNING_KEYS", "")
+			args := []string{"serve", "--dev", "--addr", "127.0.0.1:0"}
+			if tc.env {
+				t.Setenv("IMGPROXY_SERVER_ADMIN_ADDR", "")
+			} else {
+				args = append(args, "--admin-addr", "")
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var out, errOut lockedBuffer
+			root := New()
+			root.SetArgs(args)
+			root.SetOut(&out)
+			root.SetErr(&errOut)
+			done := make(chan error, 1)
+			go func() { done <- root.ExecuteContext(ctx) }()
+			for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), "listening on"); {
+				if time.Now().After(deadline) {
+					t.Fatalf("did not start:\n%s\n%s", out.String(), errOut.String())
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			banner := regexp.MustCompile(`listening on \S+ \(([^)]*)\)`).FindStringSubmatch(out.String())
+			if banner == nil || banner[1] != "admin off" {
+				t.Errorf("banner: %q", out.String())
+			}
+			if !strings.Contains(errOut.String(), "admin listener off") || !strings.Contains(errOut.String(), "admin=off") {
+				t.Errorf("log does not say the admin listener is off:\n%s", errOut.String())
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		})
+	}
+}

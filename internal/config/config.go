@@ -30,7 +30,8 @@ type RateLimit struct {
 
 // Server is the HTTP listeners.
 type Server struct {
-	Addr              string
+	Addr string
+	// AdminAddr is the admin listener's address; empty turns it off.
 	AdminAddr         string
 	ReadHeaderTimeout time.Duration
 	RequestTimeout    time.Duration

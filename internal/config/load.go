@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"sort"
 	"strings"
@@ -34,6 +35,10 @@ type Source struct {
 // reported at once, each with its key's name.
 func Load(src Source) (*Config, error) {
 	v := viper.New()
+	// An empty variable is a value, as `key: ""` in the file and --flag ""
+	// are: IMGPROXY_SERVER_ADMIN_ADDR= turns the admin listener off rather
+	// than silently falling back to the file or the default.
+	v.AllowEmptyEnv(true)
 	c := &Config{}
 	fields := c.fields()
 	known := make(map[string]bool, len(fields))
@@ -153,6 +158,14 @@ func (c *Config) validate() []error {
 			errs = append(errs, errors.New("signing.keys and signing.key_file are both set: use one"))
 		} else if err := c.readKeyFile(); err != nil {
 			errs = append(errs, fmt.Errorf("signing.key_file: %w", err))
+		}
+	}
+	if _, _, err := net.SplitHostPort(c.Server.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("server.addr: want a listen address like :8080 or 127.0.0.1:8080, got %q", c.Server.Addr))
+	}
+	if a := c.Server.AdminAddr; a != "" {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			errs = append(errs, fmt.Errorf("server.admin_addr: want a listen address like 127.0.0.1:9090, or empty for none, got %q", a))
 		}
 	}
 	if c.Origin.Dir != "" && c.Origin.S3.Bucket != "" {

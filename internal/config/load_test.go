@@ -67,6 +67,68 @@ func TestPrecedence(t *testing.T) {
 	}
 }
 
+// An empty admin address turns the admin listener off, whichever source
+// says so; before, the empty variable fell back to the default.
+func TestEmptyAdminAddr(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		file string // YAML
+		env  *string
+		flag *string
+	}{
+		{name: "file", file: "server:\n  admin_addr: ''\n"},
+		{name: "env", env: new("")},
+		{name: "env over file", file: "server:\n  admin_addr: '127.0.0.1:1'\n", env: new("")},
+		{name: "flag", flag: new("")},
+		{name: "flag over env", env: new("127.0.0.1:1"), flag: new("")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Chdir(t.TempDir())
+			src := Source{File: writeFile(t, "c.yaml", tc.file)}
+			if tc.env != nil {
+				t.Setenv("IMGPROXY_SERVER_ADMIN_ADDR", *tc.env)
+			}
+			if tc.flag != nil {
+				fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+				fs.String("admin-addr", "", "")
+				if err := fs.Parse([]string{"--admin-addr", *tc.flag}); err != nil {
+					t.Fatal(err)
+				}
+				src.Flags = map[string]*pflag.Flag{"server.admin_addr": fs.Lookup("admin-addr")}
+			}
+			c, err := Load(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Server.AdminAddr != "" {
+				t.Errorf("admin_addr = %q, want empty (off)", c.Server.AdminAddr)
+			}
+		})
+	}
+}
+
+// Listen addresses are checked when loaded, not when the listener fails;
+// an empty public address would listen on a random port of every interface.
+func TestListenAddresses(t *testing.T) {
+	t.Chdir(t.TempDir())
+	t.Setenv("IMGPROXY_SERVER_ADDR", "")
+	t.Setenv("IMGPROXY_SERVER_ADMIN_ADDR", "9090")
+	_, err := Load(Source{})
+	for _, want := range []string{
+		`server.addr: want a listen address like :8080 or 127.0.0.1:8080, got ""`,
+		`server.admin_addr: want a listen address like 127.0.0.1:9090, or empty for none, got "9090"`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not report %q: %v", want, err)
+		}
+	}
+	t.Setenv("IMGPROXY_SERVER_ADDR", "127.0.0.1:8080")
+	t.Setenv("IMGPROXY_SERVER_ADMIN_ADDR", "[::1]:9090")
+	if c, err := Load(Source{}); err != nil {
+		t.Errorf("%v %+v", err, c)
+	}
+}
+
 func TestDefaultFileIsRead(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
@@ -126,8 +188,9 @@ func TestKeys(t *testing.T) {
 		t.Errorf("keys from env: %d", len(c.Signing.Keys))
 	}
 
-	// A YAML list works too.
-	t.Setenv("IMGPROXY_SIGNING_KEYS", "")
+	// A YAML list works too. (An empty variable would count as set, to no
+	// keys, and win over the file.)
+	os.Unsetenv("IMGPROXY_SIGNING_KEYS") // restored by the Setenv above
 	file := writeFile(t, "c.yaml", "signing:\n  keys: ['"+key2+"', '"+key1+"']\n")
 	c, err = Load(Source{File: file})
 	if err != nil || len(c.Signing.Keys) != 2 || hex.EncodeToString(c.Signing.Keys[0]) != key2 {
