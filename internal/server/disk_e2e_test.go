@@ -131,7 +131,7 @@ func TestPurge(t *testing.T) {
 			t.Fatal(r.status)
 		}
 	}
-	adm := httptest.NewServer(admin.Handler(http.NotFoundHandler(), func(key string) int {
+	adm := httptest.NewServer(admin.Handler("127.0.0.1:0", http.NotFoundHandler(), func(key string) int {
 		s.shared.Forget(key)
 		return s.cache.Purge(key)
 	}, slog.New(slog.DiscardHandler)))
