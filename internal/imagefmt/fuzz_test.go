@@ -1,6 +1,8 @@
 package imagefmt
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"path/filepath"
 	"testing"
@@ -17,6 +19,28 @@ func addSeeds(f *testing.F) {
 	}
 }
 
+// metadataSeeds are sources with large and malformed EXIF and XMP blocks:
+// a 60 KB APP1, IFD offsets past the end, an entry count that overruns,
+// XMP split across chunks, orientation tags of the wrong type.
+func metadataSeeds(t testing.TB) [][]byte {
+	jpg := makeJPEG(t, 8, 8, false)
+	withAPP1 := func(payload []byte) []byte {
+		return append(append([]byte{0xFF, 0xD8}, seg(0xE1, payload...)...), jpg[2:]...)
+	}
+	big := append([]byte("Exif\x00\x00"), tiffWith(6, binary.BigEndian)...)
+	big = append(big, bytes.Repeat([]byte("X"), 60000)...)
+	badOffset := append([]byte("Exif\x00\x00II*\x00"), 0xF0, 0xFF, 0xFF, 0x7F)
+	overrun := append([]byte("Exif\x00\x00MM\x00*\x00\x00\x00\x08"), 0xFF, 0xFF, 0x01, 0x12)
+	wrongType := tiffWith(6, binary.LittleEndian)
+	wrongType[8+2+2] = 4 // Orientation as a LONG
+	return [][]byte{
+		leakyJPEG(t, 1), leakyJPEG(t, 6), leakyPNG(1), leakyPNG(6), leakyWebP(1), leakyWebP(8), leakyGIF(t),
+		withAPP1(big), withAPP1(badOffset), withAPP1(overrun), withAPP1(append([]byte("Exif\x00\x00"), wrongType...)),
+		withAPP1(append([]byte("http://ns.adobe.com/xap/1.0/\x00"), bytes.Repeat([]byte("<x:xmpmeta>"), 5000)...)),
+		avifWithItem("Exif"), avifWithItem("mime"),
+	}
+}
+
 // FuzzCheck: for every format, Inspect never panics or hangs, Check agrees
 // with it, every error has exactly one kind, a failed Inspect returns no
 // Info, and a file Check accepts is one Sniff names that format. Sniff is
@@ -24,6 +48,9 @@ func addSeeds(f *testing.F) {
 // fuzzer spends a separate target's time minimising inputs, not running them.
 func FuzzCheck(f *testing.F) {
 	addSeeds(f)
+	for _, b := range metadataSeeds(f) {
+		f.Add(b)
+	}
 	f.Add([]byte("\xEF\xBB\xBF<?xml version='1.0'?><!DOCTYPE svg [<!ENTITY x '>'>]><!-- c --><svg/>"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		sniffed := Sniff(b)
@@ -49,6 +76,13 @@ func FuzzCheck(f *testing.F) {
 			}
 			if sniffed != format {
 				t.Fatalf("Check accepts the file as %v, Sniff says %v", format, sniffed)
+			}
+			// What StripMetadata returns is still a valid file of the
+			// same size and frame count.
+			if out, ok := StripMetadata(b, format); ok {
+				if after, err := Inspect(out, format); err != nil || after != info {
+					t.Fatalf("%v: stripped file %+v %v, was %+v", format, after, err, info)
+				}
 			}
 			if info.Width < 0 || info.Height < 0 || info.Frames < 0 {
 				t.Fatalf("%v: negative Info %+v", format, info)

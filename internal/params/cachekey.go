@@ -8,11 +8,20 @@ import (
 // Key identifies one cached variant.
 type Key [sha256.Size]byte
 
-// CacheKey returns SHA-256 of the string to sign without exp, plus the
-// negotiated format. The signature is not part of it, so rotating keys keeps
-// the cache, and neither is exp, so re-minted URLs share their variant.
+// keyVersion names what a URL produces. It changes when the same URL must
+// give different bytes than before, so that entries an earlier version
+// stored (on disk, in a shared tier) are misses and get replaced, and
+// their ETags no longer match. Version 2: no source metadata in any
+// response, and the corrected sizing of fit=inside and outside.
+const keyVersion = "imgproxy-variant-2\x00"
+
+// CacheKey returns SHA-256 of the key version, the string to sign without
+// exp, and the negotiated format. The signature is not part of it, so
+// rotating keys keeps the cache, and neither is exp, so re-minted URLs
+// share their variant.
 func CacheKey(toSign string, negotiated Format) Key {
 	h := sha256.New()
+	h.Write([]byte(keyVersion))
 	h.Write([]byte(withoutExp(toSign)))
 	h.Write([]byte{0, byte(negotiated)})
 	var k Key

@@ -110,3 +110,13 @@ func scale(n, dpr int) int { return (n*dpr + 50) / 100 }
 func (c Color) String() string {
 	return fmt.Sprintf("%02x%02x%02x%02x", c.R, c.G, c.B, c.A)
 }
+
+// OutputFormats lists every format fm can name: a test that ranges over
+// it covers a new format the day it is added.
+func OutputFormats() []Format {
+	fs := make([]Format, 0, len(formatNames)-1)
+	for f := FormatJPEG; int(f) < len(formatNames); f++ {
+		fs = append(fs, f)
+	}
+	return fs
+}

@@ -105,8 +105,9 @@ var (
 	}
 )
 
-// render fetches the original and produces the variant: the original bytes
-// when the URL asks for no transform, else a transform of them.
+// render fetches the original and produces the variant: the original
+// without its metadata when the URL asks for no transform, else a
+// transform of it.
 func (h *Handler) render(ctx context.Context, objectKey string, o *params.Options, f params.Format) (*cache.Entry, error) {
 	if o.Transform {
 		// Under overload the transform would be refused after the origin's
@@ -120,14 +121,12 @@ func (h *Handler) render(ctx context.Context, objectKey string, o *params.Option
 		return nil, err
 	}
 	e := &cache.Entry{LastModified: obj.LastModified, OriginETag: obj.ETag, ObjectKey: objectKey, Created: time.Now()}
-	if !o.Transform {
-		if e.ContentType, err = transform.Original(obj.Body); err != nil {
-			return nil, err
-		}
-		e.Body = obj.Body
-		return e, nil
+	var out transform.Output
+	if o.Transform {
+		out, err = h.tr.Transform(ctx, obj.Body, o, f)
+	} else {
+		out, err = h.tr.Original(ctx, obj.Body)
 	}
-	out, err := h.tr.Transform(ctx, obj.Body, o, f)
 	if err != nil {
 		return nil, err
 	}

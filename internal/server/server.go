@@ -26,6 +26,8 @@ type Origin interface {
 // Transformer resizes and re-encodes.
 type Transformer interface {
 	Transform(ctx context.Context, src []byte, o *params.Options, f params.Format) (transform.Output, error)
+	// Original is src as served without parameters: metadata removed.
+	Original(ctx context.Context, src []byte) (transform.Output, error)
 	// CheckCapacity fails when a transform asked for now would be refused.
 	CheckCapacity() error
 }

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -30,6 +32,7 @@ type stack struct {
 	t      *testing.T
 	url    string
 	s3     s3test.Config
+	dir    string // the directory origin's, when not S3
 	gets   func() int64
 	tr     *transform.Transformer
 	cache  *cache.Cache
@@ -54,6 +57,7 @@ type stackOptions struct {
 	allowSVG      bool
 	limiter       MissLimiter
 	s3            *s3test.Config // reuse a bucket (a "restarted" server)
+	dir           string         // serve from this directory instead of S3
 }
 
 func newStack(t *testing.T, mod func(*stackOptions)) *stack {
@@ -63,24 +67,19 @@ func newStack(t *testing.T, mod func(*stackOptions)) *stack {
 	if mod != nil {
 		mod(&o)
 	}
-	var bucket s3test.Config
-	if o.s3 != nil {
-		bucket = *o.s3
+	var (
+		bucket s3test.Config
+		gets   func() int64
+		src    Origin
+		err    error
+	)
+	if o.dir != "" {
+		if src, err = origin.NewDir(o.dir, o.maxBytes); err != nil {
+			t.Fatal(err)
+		}
+		gets = func() int64 { return -1 } // not counted
 	} else {
-		bucket = s3test.Bucket(t)
-	}
-	proxy, gets := s3test.CountingProxy(t, bucket.Endpoint)
-	oc := bucket.OriginConfig(o.maxBytes)
-	oc.Endpoint, oc.Timeout = proxy, o.originTimeout
-	if o.endpoint != "" {
-		oc.Endpoint = o.endpoint
-	}
-	if o.bucket != "" {
-		oc.Bucket = o.bucket
-	}
-	src, err := origin.NewS3(context.Background(), oc)
-	if err != nil {
-		t.Fatal(err)
+		src, bucket, gets = s3Origin(t, o)
 	}
 	tr, err := transform.New(transform.Config{
 		Workers: o.workers, Queue: o.queue, QueueTimeout: 5 * time.Second,
@@ -113,8 +112,50 @@ func newStack(t *testing.T, mod func(*stackOptions)) *stack {
 	}, shared, tr, c)
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
-	return &stack{t: t, url: ts.URL, s3: bucket, gets: gets, tr: tr, cache: c, disk: disk, shared: shared,
+	return &stack{t: t, url: ts.URL, s3: bucket, dir: o.dir, gets: gets, tr: tr, cache: c, disk: disk, shared: shared,
 		signer: &sign.Signer{Ring: ring, Limits: params.DefaultLimits}, logs: logs, close: ts.Close}
+}
+
+// s3Origin is the S3 origin of a stack: a bucket on versitygw, reached
+// through a proxy that counts GETs.
+func s3Origin(t *testing.T, o stackOptions) (Origin, s3test.Config, func() int64) {
+	t.Helper()
+	var bucket s3test.Config
+	if o.s3 != nil {
+		bucket = *o.s3
+	} else {
+		bucket = s3test.Bucket(t)
+	}
+	proxy, gets := s3test.CountingProxy(t, bucket.Endpoint)
+	oc := bucket.OriginConfig(o.maxBytes)
+	oc.Endpoint, oc.Timeout = proxy, o.originTimeout
+	if o.endpoint != "" {
+		oc.Endpoint = o.endpoint
+	}
+	if o.bucket != "" {
+		oc.Bucket = o.bucket
+	}
+	src, err := origin.NewS3(context.Background(), oc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src, bucket, gets
+}
+
+// put stores an original under key in the stack's origin.
+func (s *stack) put(key string, body []byte) {
+	s.t.Helper()
+	if s.dir == "" {
+		s.s3.Put(s.t, key, body)
+		return
+	}
+	p := filepath.Join(s.dir, filepath.FromSlash(key))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		s.t.Fatal(err)
+	}
+	if err := os.WriteFile(p, body, 0o644); err != nil {
+		s.t.Fatal(err)
+	}
 }
 
 // sign returns a signed path for key and name=value pairs.

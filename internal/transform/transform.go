@@ -126,18 +126,26 @@ func inspect(src []byte, allowSVG bool, lim Limits) (imagefmt.Format, error) {
 	return f, nil
 }
 
-// Original checks bytes to be served unmodified and returns their content
-// type: only a complete image in a readable format is served, and never
-// SVG, which a browser would run scripts from.
-func Original(src []byte) (string, error) {
-	f, err := sniff(src, false)
+// Original serves src as it is, for a URL without transform parameters:
+// only a complete image in a readable format, never SVG (a browser would
+// run its scripts), and never with its metadata. JPEG, PNG, WebP and GIF
+// lose their metadata without being re-encoded (imagefmt.StripMetadata),
+// and come back unchanged when they carry none; AVIF and TIFF with
+// metadata, and images whose EXIF orientation is not 1, are re-encoded
+// upright in their default output format, as a transform to their own size
+// would be.
+func (t *Transformer) Original(ctx context.Context, src []byte) (Output, error) {
+	kind, err := sniff(src, false)
 	if err != nil {
-		return "", err
+		return Output{}, err
 	}
-	if err := imagefmt.Check(src, f); err != nil {
-		return "", fmt.Errorf("%w: %w", ErrCorrupt, err)
+	if err := imagefmt.Check(src, kind); err != nil {
+		return Output{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
-	return f.ContentType(), nil
+	if clean, ok := imagefmt.StripMetadata(src, kind); ok {
+		return Output{Body: clean, Format: defaultFormat(kind, false)}, nil
+	}
+	return t.Transform(ctx, src, &params.Options{}, params.FormatDefault)
 }
 
 // Transform applies o to src and encodes it as f (FormatDefault: decided by
@@ -184,8 +192,16 @@ func (t *Transformer) Transform(ctx context.Context, src []byte, o *params.Optio
 	if err != nil {
 		return Output{}, fmt.Errorf("%w: %s: %v", ErrCorrupt, kind, err)
 	}
+	// vips.c removed every metadata field before saving, but a saver may
+	// still write some of its own making (libvips 8.14's WebP saver adds
+	// an EXIF block built from the resolution). What leaves is checked
+	// here, whatever the saver did.
+	clean, ok := imagefmt.StripMetadata(body, container(f))
+	if !ok {
+		return Output{}, fmt.Errorf("%s output carries metadata that cannot be removed", f)
+	}
 	w, hh := p.outSize()
-	return Output{Body: body, Format: f, Width: w, Height: hh}, nil
+	return Output{Body: clean, Format: f, Width: w, Height: hh}, nil
 }
 
 // defaultFormat is the output format when a URL names none: the source's
@@ -209,6 +225,23 @@ func defaultFormat(kind imagefmt.Format, alpha bool) params.Format {
 		return params.FormatPNG
 	}
 	return params.FormatJPEG
+}
+
+// container is the file format an output format is written as.
+func container(f params.Format) imagefmt.Format {
+	switch f {
+	case params.FormatJPEG:
+		return imagefmt.JPEG
+	case params.FormatPNG:
+		return imagefmt.PNG
+	case params.FormatWebP:
+		return imagefmt.WebP
+	case params.FormatAVIF:
+		return imagefmt.AVIF
+	case params.FormatGIF:
+		return imagefmt.GIF
+	}
+	return imagefmt.Unknown
 }
 
 // acquire takes a worker slot for a source of size bytes, queueing while

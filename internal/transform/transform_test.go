@@ -280,10 +280,10 @@ func TestBadInput(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Original([]byte("GIF89a")); !errors.Is(err, ErrCorrupt) {
+	if _, err := tr.Original(context.Background(), []byte("GIF89a")); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("truncated original: %v", err)
 	}
-	if ct, err := Original(jpg); err != nil || ct != "image/jpeg" {
-		t.Errorf("original: %q %v", ct, err)
+	if out, err := tr.Original(context.Background(), jpg); err != nil || out.Format.ContentType() != "image/jpeg" {
+		t.Errorf("original: %v %v", out.Format, err)
 	}
 }

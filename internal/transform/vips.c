@@ -166,6 +166,32 @@ done:
 	return rc;
 }
 
+// kept_field lists the metadata an encoder may still see: the layout of
+// an animation (which the savers read as frame geometry and timing, never
+// as text). Everything else, whatever its name, is removed.
+static int kept_field(const char *name) {
+	static const char *keep[] = {"page-height", "n-pages", "delay", "loop", "gif-delay", "gif-loop", NULL};
+	for (const char **k = keep; *k; k++)
+		if (!strcmp(name, *k)) return 1;
+	return 0;
+}
+
+// strip_metadata removes every metadata field from a copy of *im: EXIF,
+// XMP, IPTC, ICC, comments, text chunks, maker notes. Savers are told to
+// "strip" too, but libvips 8.14's WebP saver ignores that and writes EXIF
+// and XMP it finds on the image; a field that is not there cannot be
+// written by any saver, present or future. Orientation is already applied
+// to the pixels and colour converted to sRGB, which needs no profile.
+static int strip_metadata(VipsImage **im) {
+	VipsImage *t;
+	if (vips_copy(*im, &t, NULL)) return -1;
+	gchar **fields = vips_image_get_fields(t);
+	for (gchar **f = fields; *f; f++)
+		if (!kept_field(*f)) vips_image_remove(t, *f);
+	g_strfreev(fields);
+	return step(im, t, 0);
+}
+
 static int save(VipsImage *im, const ip_plan *p, void **out, size_t *out_len) {
 	switch (p->format) {
 	case IP_JPEG:
@@ -267,6 +293,7 @@ int ip_run(const void *buf, size_t len, const ip_plan *p, int *stop, void **out,
 		vips_area_unref(VIPS_AREA(bg));
 		if (step(&im, t, r)) goto done;
 	}
+	if (strip_metadata(&im)) goto done;
 	vips_image_set_progress(im, TRUE);
 	g_signal_connect(im, "eval", G_CALLBACK(on_eval), stop);
 	rc = save(im, p, out, out_len);
