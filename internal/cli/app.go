@@ -21,6 +21,7 @@ import (
 type app struct {
 	public http.Handler
 	admin  http.Handler
+	conns  *server.ConnLimiter // bounds the public listener's connections
 }
 
 func newApp(cfg *config.Config, ring *urlsig.KeyRing, src origin.Origin, log *slog.Logger) (*app, error) {
@@ -63,12 +64,14 @@ func newApp(cfg *config.Config, ring *urlsig.KeyRing, src origin.Origin, log *sl
 		Disk:             disk,
 		FillTimeout:      cfg.Server.RequestTimeout,
 	})
+	conns := server.NewConnLimiter(cfg.Server.MaxConnections)
 	var shared *origin.Shared // counts fetches into m, which reads its stats
 	m = metrics.New(metrics.Sources{
-		Cache:     c.Stats,
-		Transform: tr.Stats,
-		Originals: func() origin.SharedStats { return shared.Stats() },
-		Libvips:   transform.LibvipsMemory,
+		Cache:       c.Stats,
+		Transform:   tr.Stats,
+		Originals:   func() origin.SharedStats { return shared.Stats() },
+		Libvips:     transform.LibvipsMemory,
+		Connections: conns.Stats,
 	})
 	shared = origin.NewShared(m.Origin(src), cfg.Cache.OriginalsSize, cfg.Cache.OriginalsTTL)
 	var limiter server.MissLimiter
@@ -96,5 +99,5 @@ func newApp(cfg *config.Config, ring *urlsig.KeyRing, src origin.Origin, log *sl
 		shared.Forget(key)
 		return c.Purge(key)
 	}
-	return &app{public: public, admin: admin.Handler(cfg.Server.AdminAddr, m.Handler(), purge, log)}, nil
+	return &app{public: public, admin: admin.Handler(cfg.Server.AdminAddr, m.Handler(), purge, log), conns: conns}, nil
 }

@@ -118,6 +118,7 @@ func runServe(cmd *cobra.Command, _ []string) error {
 		printExamples(out, &sign.Signer{Ring: ring, BaseURL: base, Limits: params.Limits{MaxOutputDim: cfg.Transform.MaxOutputDim}}, ws)
 	}
 	log.Info("serving", "addr", ln.Addr().String(), "admin", strings.TrimPrefix(adminNote, "admin "),
+		"max_connections", cfg.Server.MaxConnections,
 		"workers", cfg.Transform.Workers, "memory_cache", config.FormatSize(cfg.Cache.MemorySize),
 		"disk_cache", cfg.Cache.DiskDir)
 
@@ -128,14 +129,19 @@ func runServe(cmd *cobra.Command, _ []string) error {
 		Shutdown:   cfg.Server.ShutdownTimeout,
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return server.Serve(gctx, ln, a.public, t, log) })
+	g.Go(func() error { return server.Serve(gctx, a.conns.Listener(ln), a.public, t, log) })
 	if adminLn != nil {
+		adminLn = server.NewConnLimiter(adminMaxConnections).Listener(adminLn)
 		g.Go(func() error { return server.Serve(gctx, adminLn, a.admin, t, log) })
 	}
 	err = g.Wait()
 	log.Info("stopped")
 	return err
 }
+
+// adminMaxConnections bounds the admin listener's connections: a scraper,
+// a profile being taken and a purge need a handful.
+const adminMaxConnections = 64
 
 // listenAdmin opens the admin listener, or returns nil when addr is empty:
 // empty means off from every source, never "any interface, any port".

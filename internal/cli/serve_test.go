@@ -93,10 +93,16 @@ func TestServeDev(t *testing.T) {
 		`imgproxy_cache_entries{tier="disk"}`, `imgproxy_cache_evictions_total{tier="disk"}`,
 		`imgproxy_cache_corrupt_entries_total`, `imgproxy_transform_queue_depth`,
 		`imgproxy_libvips_memory_bytes`, `imgproxy_cache_disk_degraded 0`,
+		`imgproxy_connections_max 4096`, `imgproxy_connections_refused_total 0`,
+		`imgproxy_connections_idle_closed_total 0`, `imgproxy_connections_idle `,
 	} {
 		if !strings.Contains(string(m), want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
+	}
+	// The example URLs above left keep-alive connections open.
+	if !regexp.MustCompile(`(?m)^imgproxy_connections_open [1-9]`).Match(m) {
+		t.Errorf("/metrics does not count the open connections")
 	}
 	res, err = http.Post("http://"+admin[1]+"/purge?key=badge.png", "", nil)
 	if err != nil || res.StatusCode != 200 {

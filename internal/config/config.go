@@ -33,6 +33,7 @@ type Server struct {
 	Addr string
 	// AdminAddr is the admin listener's address; empty turns it off.
 	AdminAddr         string
+	MaxConnections    int // open connections on the public listener
 	ReadHeaderTimeout time.Duration
 	RequestTimeout    time.Duration
 	IdleTimeout       time.Duration

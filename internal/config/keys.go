@@ -29,6 +29,7 @@ func (c *Config) fields() []field {
 		{"server.request_timeout", "30s", duration(&c.Server.RequestTimeout)},
 		{"server.idle_timeout", "120s", duration(&c.Server.IdleTimeout)},
 		{"server.shutdown_timeout", "25s", duration(&c.Server.ShutdownTimeout)},
+		{"server.max_connections", "4096", integer(&c.Server.MaxConnections, 1, 1<<20)},
 
 		{"signing.keys", "", hexKeys(&c.Signing.Keys)},
 		{"signing.key_file", "", str(&c.Signing.KeyFile)},

@@ -31,7 +31,7 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Server.Addr != ":8080" || c.Server.AdminAddr != "127.0.0.1:9090" ||
+	if c.Server.Addr != ":8080" || c.Server.AdminAddr != "127.0.0.1:9090" || c.Server.MaxConnections != 4096 ||
 		c.Origin.MaxBytes != 50<<20 || c.Origin.Timeout != 10*time.Second ||
 		c.Cache.MemorySize != 256<<20 || c.Cache.DiskSize != 10<<30 ||
 		c.Transform.Queue != 64 || c.Transform.MaxOutputDim != 8192 || c.Transform.Workers < 1 ||
@@ -113,10 +113,12 @@ func TestListenAddresses(t *testing.T) {
 	t.Chdir(t.TempDir())
 	t.Setenv("IMGPROXY_SERVER_ADDR", "")
 	t.Setenv("IMGPROXY_SERVER_ADMIN_ADDR", "9090")
+	t.Setenv("IMGPROXY_SERVER_MAX_CONNECTIONS", "0")
 	_, err := Load(Source{})
 	for _, want := range []string{
 		`server.addr: want a listen address like :8080 or 127.0.0.1:8080, got ""`,
 		`server.admin_addr: want a listen address like 127.0.0.1:9090, or empty for none, got "9090"`,
+		"server.max_connections (IMGPROXY_SERVER_MAX_CONNECTIONS): want an integer from 1",
 	} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not report %q: %v", want, err)
@@ -124,7 +126,8 @@ func TestListenAddresses(t *testing.T) {
 	}
 	t.Setenv("IMGPROXY_SERVER_ADDR", "127.0.0.1:8080")
 	t.Setenv("IMGPROXY_SERVER_ADMIN_ADDR", "[::1]:9090")
-	if c, err := Load(Source{}); err != nil {
+	t.Setenv("IMGPROXY_SERVER_MAX_CONNECTIONS", "100")
+	if c, err := Load(Source{}); err != nil || c.Server.MaxConnections != 100 {
 		t.Errorf("%v %+v", err, c)
 	}
 }

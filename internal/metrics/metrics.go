@@ -1,6 +1,6 @@
 // Package metrics exposes the server's counters to Prometheus. Counters the
 // components already keep (cache tiers, worker pool, origin sharing,
-// libvips memory) are read at scrape time, so the request path pays only
+// libvips memory, connections) are read at scrape time, so the request path pays only
 // for what exists nowhere else: requests by status and tier, and latency.
 package metrics
 
@@ -18,6 +18,7 @@ import (
 	"github.com/imgproxy-team/imgproxy/internal/cache"
 	"github.com/imgproxy-team/imgproxy/internal/origin"
 	"github.com/imgproxy-team/imgproxy/internal/params"
+	"github.com/imgproxy-team/imgproxy/internal/server"
 	"github.com/imgproxy-team/imgproxy/internal/transform"
 )
 
@@ -27,6 +28,8 @@ type Sources struct {
 	Transform func() transform.Stats
 	Originals func() origin.SharedStats
 	Libvips   func() (bytes, highwater, allocs int64)
+	// Connections is the public listener's connection limiter.
+	Connections func() server.ConnStats
 }
 
 // Metrics is the registry and the instruments the request path updates.

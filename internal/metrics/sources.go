@@ -46,6 +46,14 @@ func (m *Metrics) registerSources(src Sources) {
 		counter("imgproxy_originals_cache_hits_total", "Originals served from the short-lived originals cache.", nil, func() float64 { return float64(o().Hits) })
 		counter("imgproxy_origin_coalesced_total", "Fetches that waited for another request's fetch of the same original.", nil, func() float64 { return float64(o().Coalesced) })
 	}
+	if src.Connections != nil {
+		c := src.Connections
+		gauge("imgproxy_connections_open", "Open connections to the public listener.", nil, func() float64 { return float64(c().Open) })
+		gauge("imgproxy_connections_idle", "Open connections idle between requests.", nil, func() float64 { return float64(c().Idle) })
+		gauge("imgproxy_connections_max", "The bound on open connections (server.max_connections).", nil, func() float64 { return float64(c().Max) })
+		counter("imgproxy_connections_refused_total", "Connections answered 503 at the bound, none being idle.", nil, func() float64 { return float64(c().Refused) })
+		counter("imgproxy_connections_idle_closed_total", "Idle connections closed to make room for new ones.", nil, func() float64 { return float64(c().IdleClosed) })
+	}
 	if src.Libvips != nil {
 		l := src.Libvips
 		gauge("imgproxy_libvips_memory_bytes", "Memory libvips has allocated.", nil, func() float64 { b, _, _ := l(); return float64(b) })

@@ -21,7 +21,8 @@ type Timeouts struct {
 const maxHeaderBytes = 16 << 10
 
 // Serve serves h on ln until ctx is done, then stops accepting and lets
-// in-flight requests finish within the shutdown timeout.
+// in-flight requests finish within the shutdown timeout. A listener from
+// ConnLimiter.Listener is told which connections are idle.
 func Serve(ctx context.Context, ln net.Listener, h http.Handler, t Timeouts, log *slog.Logger) error {
 	srv := &http.Server{
 		Handler:           h,
@@ -34,6 +35,9 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, t Timeouts, log
 		MaxHeaderBytes: maxHeaderBytes,
 		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext:    func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	if ll, ok := ln.(*limitedListener); ok {
+		srv.ConnState = ll.lim.track
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
