@@ -94,9 +94,13 @@ func newApp(cfg *config.Config, ring *urlsig.KeyRing, src origin.Origin, log *sl
 		Ready:        disk.Writable,
 		Observe:      m.ObserveRequest,
 		Limiter:      limiter,
+		// A refused original is remembered as long as a fetched one is
+		// kept: both save fetches of one original for its other variants.
+		BadOriginalTTL: cfg.Cache.OriginalsTTL,
 	}, shared, tr, c)
 	purge := func(key string) int {
 		shared.Forget(key)
+		public.Forget(key)
 		return c.Purge(key)
 	}
 	return &app{public: public, admin: admin.Handler(cfg.Server.AdminAddr, m.Handler(), purge, log), conns: conns}, nil

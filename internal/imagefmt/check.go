@@ -9,6 +9,11 @@ type Info struct {
 	// Frames is the number of animation frames for GIF and WebP, 1 for other
 	// parsed formats, and zero where dimensions are not parsed either.
 	Frames int
+	// Decoded is, for AVIF, the pixels of every coded image in the file
+	// (tiles, alpha planes, thumbnails) as their streams declare them: an
+	// upper bound on what a decoder can be made to decode. Zero for other
+	// formats, whose decoders produce Width x Height per frame.
+	Decoded int64
 }
 
 // Check reports whether b is a structurally complete file of format f. For

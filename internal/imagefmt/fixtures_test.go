@@ -30,6 +30,7 @@ type fixture struct {
 func validFixtures(t testing.TB) []fixture {
 	t.Helper()
 	sq := func(w, h, frames int) Info { return Info{Width: w, Height: h, Frames: frames} }
+	coded := func(w, h int, decoded int64) Info { return Info{Width: w, Height: h, Frames: 1, Decoded: decoded} }
 	return []fixture{
 		{"jpeg/stdlib", makeJPEG(t, 40, 30, false), JPEG, sq(40, 30, 1)},
 		{"jpeg/stdlib-noisy", makeJPEG(t, 64, 48, true), JPEG, sq(64, 48, 1)},
@@ -46,9 +47,9 @@ func validFixtures(t testing.TB) []fixture {
 		{"webp/libvips-lossless", readTestdata(t, "real/lossless.webp"), WebP, sq(32, 24, 1)},
 		{"webp/libvips-alpha", readTestdata(t, "real/alpha.webp"), WebP, sq(32, 24, 1)},
 		{"webp/libvips-animated", readTestdata(t, "real/anim.webp"), WebP, sq(16, 16, 3)},
-		{"avif/hand", makeAVIF(avifSpec{}), AVIF, sq(64, 48, 1)},
-		{"avif/libvips", readTestdata(t, "real/photo.avif"), AVIF, sq(32, 24, 1)},
-		{"avif/libvips-alpha", readTestdata(t, "real/alpha.avif"), AVIF, sq(32, 24, 1)},
+		{"avif/hand", makeAVIF(avifSpec{}), AVIF, coded(64, 48, 64*48)},
+		{"avif/libvips", readTestdata(t, "real/photo.avif"), AVIF, coded(32, 24, 32*24)},
+		{"avif/libvips-alpha", readTestdata(t, "real/alpha.avif"), AVIF, coded(32, 24, 2*32*24)},
 		{"heic/libvips-grid", readTestdata(t, "real/photo.heic"), HEIC, Info{}},
 		{"tiff/libvips", readTestdata(t, "real/photo.tif"), TIFF, Info{}},
 		{"bmp/libvips", readTestdata(t, "real/photo.bmp"), BMP, Info{}},
@@ -188,8 +189,33 @@ type avifSpec struct {
 	ispes      [][2]uint32
 	primaryIdx byte // ipma association of item 1; 0: none
 	noPitm     bool
-	mdatSize0  bool // mdat with size 0, "to end of file"
-	extentPad  int  // added to the iloc extent length
+	mdatSize0  bool      // mdat with size 0, "to end of file"
+	extentPad  int       // added to the iloc extent length
+	coded      [2]uint32 // the sequence header's size, if not the primary's ispe
+}
+
+// av1SequenceHeader is a sequence header OBU (with its size field) of a
+// reduced still picture of w x h, 16 bits per dimension.
+func av1SequenceHeader(w, h uint32) []byte {
+	var bits []byte // one byte per bit, packed below
+	put := func(v uint64, n int) {
+		for i := n - 1; i >= 0; i-- {
+			bits = append(bits, byte(v>>i&1))
+		}
+	}
+	put(0, 3)  // seq_profile
+	put(1, 1)  // still_picture
+	put(1, 1)  // reduced_still_picture_header
+	put(8, 5)  // seq_level_idx
+	put(15, 4) // frame_width_bits_minus_1
+	put(15, 4) // frame_height_bits_minus_1
+	put(uint64(w-1), 16)
+	put(uint64(h-1), 16)
+	payload := make([]byte, (len(bits)+7)/8)
+	for i, b := range bits {
+		payload[i/8] |= b << (7 - i%8)
+	}
+	return append([]byte{obuSequenceHeader<<3 | 1<<1, byte(len(payload))}, payload...)
 }
 
 func makeAVIF(s avifSpec) []byte {
@@ -199,7 +225,15 @@ func makeAVIF(s avifSpec) []byte {
 	if s.ispes == nil {
 		s.ispes, s.primaryIdx = [][2]uint32{{64, 48}, {16, 12}}, 1
 	}
-	payload := []byte("fake AV1 OBUs")
+	// The coded stream declares the primary's size, as an encoder writes it.
+	w, h := uint32(1), uint32(1)
+	if s.primaryIdx > 0 {
+		w, h = s.ispes[s.primaryIdx-1][0], s.ispes[s.primaryIdx-1][1]
+	}
+	if s.coded != [2]uint32{} {
+		w, h = s.coded[0], s.coded[1]
+	}
+	payload := append(av1SequenceHeader(w, h), "fake frame OBU"...)
 	var props [][]byte
 	for _, e := range s.ispes {
 		props = append(props, fullbox("ispe", 0, 0, u32(e[0]), u32(e[1])))

@@ -8,13 +8,15 @@ const maxAssociations = 255
 
 // inspectMeta checks the HEIF meta box (ISO/IEC 23008-12, a FullBox): every
 // item extent in iloc lies inside the file, and the primary image has an
-// image spatial extents (ispe) property, whose size it returns.
-func inspectMeta(meta []byte, fileLen int) (width, height int, err error) {
+// image spatial extents (ispe) property, whose size it returns. For AVIF it
+// also checks every coded item's size against its stream (checkCodedSizes)
+// and returns their total pixels.
+func inspectMeta(meta, file []byte, f Format) (width, height int, decoded int64, err error) {
 	_, _, body, err := fullBox(meta)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
-	var iloc, iinf, iprp []byte
+	var iloc, iinf, iprp, idat []byte
 	primary, idatLen := uint32(0), -1
 	it := boxes{b: body, overrun: corrupt}
 	for {
@@ -25,7 +27,7 @@ func inspectMeta(meta []byte, fileLen int) (width, height int, err error) {
 		switch string(typ) {
 		case "pitm":
 			if primary, err = parsePitm(payload); err != nil {
-				return 0, 0, err
+				return 0, 0, 0, err
 			}
 		case "iloc":
 			iloc = payload
@@ -34,20 +36,26 @@ func inspectMeta(meta []byte, fileLen int) (width, height int, err error) {
 		case "iprp":
 			iprp = payload
 		case "idat":
-			idatLen = len(payload)
+			idat, idatLen = payload, len(payload)
 		}
 	}
 	if it.err != nil {
-		return 0, 0, it.err
+		return 0, 0, 0, it.err
 	}
 	// libheif refuses a file without item information or locations.
 	if iloc == nil || iinf == nil {
-		return 0, 0, corrupt("meta: no iloc or iinf box")
+		return 0, 0, 0, corrupt("meta: no iloc or iinf box")
 	}
-	if err := checkIloc(iloc, uint64(fileLen), idatLen); err != nil {
-		return 0, 0, err
+	if err := checkIloc(iloc, uint64(len(file)), idatLen); err != nil {
+		return 0, 0, 0, err
 	}
-	return primaryExtent(iprp, primary)
+	if width, height, err = primaryExtent(iprp, primary); err != nil {
+		return 0, 0, 0, err
+	}
+	if f == AVIF {
+		decoded, err = checkCodedSizes(itemBoxes{iinf: iinf, iloc: iloc, iprp: iprp, idat: idat, file: file})
+	}
+	return width, height, decoded, err
 }
 
 // parsePitm returns the primary item's ID.

@@ -107,11 +107,11 @@ func inspectISOBMFF(b []byte, f Format) (Info, error) {
 	if meta == nil || !sawMdat {
 		return Info{}, prefix(f, truncated("missing meta or mdat box"))
 	}
-	w, h, err := inspectMeta(meta, len(b))
+	w, h, decoded, err := inspectMeta(meta, b, f)
 	if err != nil {
 		return Info{}, prefix(f, err)
 	}
-	return Info{Width: w, Height: h, Frames: 1}, nil
+	return Info{Width: w, Height: h, Frames: 1, Decoded: decoded}, nil
 }
 
 // prefix puts the format's name in front of the reason, as the other

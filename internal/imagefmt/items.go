@@ -37,7 +37,7 @@ func metaChild(meta []byte, typ string) []byte {
 
 // eachItem calls fn with the ID and type of every entry of an iinf box
 // (ISO/IEC 14496-12, 8.11.6; only infe versions 2 and 3 carry a type).
-func eachItem(iinf []byte, fn func(id uint32, typ string)) error {
+func eachItem(iinf []byte, fn func(id uint32, typ []byte)) error {
 	v, _, body, err := fullBox(iinf)
 	if err != nil {
 		return err
@@ -68,9 +68,9 @@ func eachItem(iinf []byte, fn func(id uint32, typ string)) error {
 		}
 		switch {
 		case iv == 2 && len(e) >= 8:
-			fn(uint32(binary.BigEndian.Uint16(e)), string(e[4:8]))
+			fn(uint32(binary.BigEndian.Uint16(e)), e[4:8])
 		case iv == 3 && len(e) >= 10:
-			fn(binary.BigEndian.Uint32(e), string(e[6:10]))
+			fn(binary.BigEndian.Uint32(e), e[6:10])
 		case iv >= 2:
 			return corrupt("infe: too short")
 		}
@@ -85,8 +85,8 @@ func hasMetadataItems(b []byte) bool {
 		return true
 	}
 	found := false
-	err := eachItem(iinf, func(_ uint32, typ string) {
-		if typ == "Exif" || typ == "mime" || typ == "uri " {
+	err := eachItem(iinf, func(_ uint32, typ []byte) {
+		if t := string(typ); t == "Exif" || t == "mime" || t == "uri " {
 			found = true
 		}
 	})

@@ -89,9 +89,15 @@ func (st *webpState) chunk(fourcc, data []byte, first bool) error {
 			return err
 		}
 		// A simple file's size is its bitstream's; an extended one's is
-		// the VP8X canvas.
-		if !st.extended && !st.image {
+		// the VP8X canvas, which a still image's bitstream must fill
+		// exactly (libwebp refuses anything else): a canvas that claims
+		// less than the bitstream would pass a pixel limit it breaks.
+		switch {
+		case !st.extended && !st.image:
 			st.info.Width, st.info.Height = w, h
+		case st.extended && !st.animated && (w != st.info.Width || h != st.info.Height):
+			return corrupt("webp: VP8X canvas " + strconv.Itoa(st.info.Width) + "x" + strconv.Itoa(st.info.Height) +
+				" is not the bitstream's " + strconv.Itoa(w) + "x" + strconv.Itoa(h))
 		}
 		st.image = true
 	case "ANIM":
@@ -104,7 +110,7 @@ func (st *webpState) chunk(fourcc, data []byte, first bool) error {
 		if !st.animated || !st.anim {
 			return corrupt("webp: ANMF without VP8X animation flag and ANIM")
 		}
-		if err := checkFrame(data); err != nil {
+		if err := checkFrame(data, st.info.Width, st.info.Height); err != nil {
 			return err
 		}
 		st.info.Frames++
@@ -125,11 +131,19 @@ func (st *webpState) vp8x(d []byte) error {
 	return nil
 }
 
-// checkFrame checks an ANMF payload: 16 bytes of frame geometry and
-// duration, then chunks that must include one VP8 or VP8L bitstream.
-func checkFrame(d []byte) error {
+// checkFrame checks an ANMF payload: 16 bytes of frame geometry (offset
+// x/2 and y/2, width-1 and height-1, 24 bits each) and duration, then
+// chunks that must include one VP8 or VP8L bitstream. The frame must lie
+// inside the canvas and its bitstream must be no larger than the frame,
+// as libwebp's demuxer requires.
+func checkFrame(d []byte, canvasW, canvasH int) error {
 	if len(d) < 16 {
 		return corrupt("webp: ANMF chunk too short")
+	}
+	x, y := 2*int(le24(d)), 2*int(le24(d[3:]))
+	fw, fh := int(le24(d[6:]))+1, int(le24(d[9:]))+1
+	if x+fw > canvasW || y+fh > canvasH {
+		return corrupt("webp: ANMF frame outside the canvas")
 	}
 	images := 0
 	err := walkRIFF(d[16:], func(fourcc, data []byte, _ bool) error {
@@ -137,7 +151,10 @@ func checkFrame(d []byte) error {
 			return nil
 		}
 		images++
-		_, _, err := imageChunk(fourcc, data)
+		w, h, err := imageChunk(fourcc, data)
+		if err == nil && (w > fw || h > fh) {
+			err = corrupt("webp: ANMF bitstream larger than its frame")
+		}
 		return err
 	})
 	if err == nil && images != 1 {

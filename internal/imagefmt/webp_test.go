@@ -61,13 +61,28 @@ func TestCheckWebP(t *testing.T) {
 	}
 }
 
-// VP8X declares the canvas; the bitstream inside may be smaller (a frame) and
-// must not override it.
+// A still image's VP8X canvas must be its bitstream's size, as libwebp
+// requires: a canvas that claims less than the bitstream (or more) is a
+// lie about the pixels the decoder allocates.
 func TestInspectWebPCanvas(t *testing.T) {
-	b := riff(chunk("VP8X", []byte{0, 0, 0, 0, 0x3F, 0x1F, 0, 0xFF, 0x0F, 0}), chunk("VP8L", vp8lHeader(5, 5)))
-	info, err := Inspect(b, WebP)
-	if want := (Info{Width: 0x1F40, Height: 0x1000, Frames: 1}); err != nil || info != want {
-		t.Errorf("Inspect = %+v, %v; want %+v", info, err, want)
+	for _, c := range []struct {
+		name string
+		b    []byte
+		want error
+	}{
+		{"canvas larger", riff(chunk("VP8X", []byte{0, 0, 0, 0, 0x3F, 0x1F, 0, 0xFF, 0x0F, 0}), chunk("VP8L", vp8lHeader(5, 5))), ErrCorrupt},
+		{"canvas smaller", riff(chunk("VP8X", []byte{0, 0, 0, 0, 4, 0, 0, 4, 0, 0}), chunk("VP8 ", vp8KeyFrame(16383, 16383))), ErrCorrupt},
+		{"animation frame outside the canvas", riff(chunk("VP8X", []byte{0x02, 0, 0, 0, 9, 0, 0, 5, 0, 0}),
+			chunk("ANIM", make([]byte, 6)), chunk("ANMF", []byte{0, 0, 0, 0, 0, 0, 0x3F, 0x1F, 0, 0, 0, 0, 0, 0, 0, 0},
+				chunk("VP8L", vp8lHeader(8000, 1), []byte{0, 0}))), ErrCorrupt},
+		{"animation bitstream larger than its frame", riff(chunk("VP8X", []byte{0x02, 0, 0, 0, 9, 0, 0, 5, 0, 0}),
+			chunk("ANIM", make([]byte, 6)), chunk("ANMF", make([]byte, 16), chunk("VP8L", vp8lHeader(8000, 8000), []byte{0, 0}))), ErrCorrupt},
+		{"canvas equal", riff(chunk("VP8X", []byte{0, 0, 0, 0, 4, 0, 0, 4, 0, 0}), chunk("VP8L", vp8lHeader(5, 5))), nil},
+	} {
+		info, err := Inspect(c.b, WebP)
+		if c.want == nil && (err != nil || info != Info{Width: 5, Height: 5, Frames: 1}) || c.want != nil && !errors.Is(err, c.want) {
+			t.Errorf("%s: Inspect = %+v, %v; want %v", c.name, info, err, c.want)
+		}
 	}
 }
 

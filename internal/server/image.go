@@ -110,12 +110,26 @@ var (
 // transform of it.
 func (h *Handler) render(ctx context.Context, objectKey string, o *params.Options, f params.Format) (*cache.Entry, error) {
 	if o.Transform {
+		// A transform of an original refused moments ago would be refused
+		// again, after paying for the fetch and the check or decode. (An
+		// original without parameters is only checked, not decoded: it
+		// may be served where a transform of it is not.)
+		if err := h.bad.check(objectKey); err != nil {
+			return nil, err
+		}
 		// Under overload the transform would be refused after the origin's
 		// bytes were paid for, and held in memory while queueing.
 		if err := h.tr.CheckCapacity(); err != nil {
 			return nil, err
 		}
 	}
+	e, err := h.produce(ctx, objectKey, o, f)
+	h.bad.note(objectKey, err)
+	return e, err
+}
+
+// produce is render's work: the fetch, then the transform or the original.
+func (h *Handler) produce(ctx context.Context, objectKey string, o *params.Options, f params.Format) (*cache.Entry, error) {
 	obj, err := h.origin.Fetch(ctx, objectKey)
 	if err != nil {
 		return nil, err

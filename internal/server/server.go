@@ -58,6 +58,10 @@ type Config struct {
 	// Limiter, when set, limits cache misses per client; hits are never
 	// limited.
 	Limiter MissLimiter
+	// BadOriginalTTL is how long an original refused for what it is
+	// (damaged, too large, not an image) is refused without being fetched
+	// again; 0 turns the memory off.
+	BadOriginalTTL time.Duration
 	// Observe, when set, is told the status, cache tier ("" when no lookup
 	// happened) and duration of every request (for metrics).
 	Observe func(status int, tier string, d time.Duration)
@@ -70,6 +74,7 @@ type Handler struct {
 	tr     Transformer
 	cache  Cache
 	cc     cacheControl
+	bad    *badOriginals
 }
 
 // New returns the handler.
@@ -80,8 +85,13 @@ func New(cfg Config, o Origin, tr Transformer, c Cache) *Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Handler{cfg: cfg, origin: o, tr: tr, cache: c, cc: parseCacheControl(cfg.CacheControl)}
+	return &Handler{cfg: cfg, origin: o, tr: tr, cache: c, cc: parseCacheControl(cfg.CacheControl),
+		bad: newBadOriginals(cfg.BadOriginalTTL)}
 }
+
+// Forget drops what the handler remembers about an original (purge: it
+// was replaced).
+func (h *Handler) Forget(objectKey string) { h.bad.forget(objectKey) }
 
 // maxURI bounds the request target; longer ones are 414.
 const maxURI = 8 << 10

@@ -58,12 +58,13 @@ type stackOptions struct {
 	limiter       MissLimiter
 	s3            *s3test.Config // reuse a bucket (a "restarted" server)
 	dir           string         // serve from this directory instead of S3
+	badTTL        time.Duration  // how long a refused original is remembered
 }
 
 func newStack(t *testing.T, mod func(*stackOptions)) *stack {
 	t.Helper()
 	o := stackOptions{maxBytes: 10 << 20, originTimeout: 5 * time.Second, workers: 2, queue: 16,
-		memory: 64 << 20, originals: 16 << 20, requestTO: 10 * time.Second}
+		memory: 64 << 20, originals: 16 << 20, requestTO: 10 * time.Second, badTTL: time.Minute}
 	if mod != nil {
 		mod(&o)
 	}
@@ -102,13 +103,14 @@ func newStack(t *testing.T, mod func(*stackOptions)) *stack {
 	c := cache.New(cache.Config{MemorySize: o.memory, MaxEntryFraction: 0.5, FillTimeout: o.requestTO, Disk: disk})
 	shared := origin.NewShared(src, o.originals, time.Minute)
 	h := New(Config{
-		Ring:         ring,
-		Limits:       params.DefaultLimits,
-		CacheControl: "public, max-age=31536000, immutable",
-		Timeout:      o.requestTO,
-		Logger:       slog.New(slog.NewTextHandler(logs, nil)),
-		Ready:        disk.Writable,
-		Limiter:      o.limiter,
+		Ring:           ring,
+		Limits:         params.DefaultLimits,
+		CacheControl:   "public, max-age=31536000, immutable",
+		Timeout:        o.requestTO,
+		Logger:         slog.New(slog.NewTextHandler(logs, nil)),
+		Ready:          disk.Writable,
+		Limiter:        o.limiter,
+		BadOriginalTTL: o.badTTL,
 	}, shared, tr, c)
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)

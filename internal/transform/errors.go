@@ -1,6 +1,9 @@
 package transform
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Error kinds; the server maps them to status codes.
 var (
@@ -10,6 +13,10 @@ var (
 	ErrCorrupt = errors.New("corrupt image")
 	// ErrTooLarge: too many source pixels, or an output over the limits (413).
 	ErrTooLarge = errors.New("image too large")
+	// ErrSourceTooLarge is the ErrTooLarge of the original itself (pixels,
+	// frames), whatever the parameters: a verdict on the file, where
+	// ErrTooLarge alone may be about one variant's output.
+	ErrSourceTooLarge = fmt.Errorf("source %w", ErrTooLarge)
 	// ErrOverloaded: the queue is full or the wait for a worker timed out (503).
 	ErrOverloaded = errors.New("transform queue full")
 	// ErrNoLibvips: the binary was built without cgo.

@@ -114,14 +114,20 @@ func inspect(src []byte, allowSVG bool, lim Limits) (imagefmt.Format, error) {
 		return f, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
 	if px := int64(info.Width) * int64(info.Height); px > lim.MaxSourcePixels {
-		return f, fmt.Errorf("%w: %dx%d is %d pixels, more than %d", ErrTooLarge, info.Width, info.Height, px, lim.MaxSourcePixels)
+		return f, fmt.Errorf("%w: %dx%d is %d pixels, more than %d", ErrSourceTooLarge, info.Width, info.Height, px, lim.MaxSourcePixels)
+	}
+	// An AVIF's coded images (tiles, an alpha plane, thumbnails), by the
+	// sizes their streams declare: the image and an alpha plane of the
+	// same size fit, a file that would make the decoder do more does not.
+	if info.Decoded > 2*lim.MaxSourcePixels {
+		return f, fmt.Errorf("%w: %d coded pixels, more than twice %d", ErrSourceTooLarge, info.Decoded, lim.MaxSourcePixels)
 	}
 	maxFrames := lim.MaxSourceFrames
 	if maxFrames <= 0 {
 		maxFrames = 1000
 	}
 	if info.Frames > maxFrames {
-		return f, fmt.Errorf("%w: %d frames, more than %d", ErrTooLarge, info.Frames, maxFrames)
+		return f, fmt.Errorf("%w: %d frames, more than %d", ErrSourceTooLarge, info.Frames, maxFrames)
 	}
 	return f, nil
 }
@@ -171,7 +177,7 @@ func (t *Transformer) Transform(ctx context.Context, src []byte, o *params.Optio
 	// Again from libvips' reading of the header, which covers the formats
 	// whose size the pure-Go walk does not parse (TIFF, SVG).
 	if px := int64(h.width) * int64(h.height); px > t.cfg.Limits.MaxSourcePixels {
-		return Output{}, fmt.Errorf("%w: %dx%d is %d pixels, more than %d", ErrTooLarge, h.width, h.height, px, t.cfg.Limits.MaxSourcePixels)
+		return Output{}, fmt.Errorf("%w: %dx%d is %d pixels, more than %d", ErrSourceTooLarge, h.width, h.height, px, t.cfg.Limits.MaxSourcePixels)
 	}
 	h.jpeg = kind == imagefmt.JPEG
 	if f == params.FormatDefault {

@@ -1,0 +1,210 @@
+package imagefmt
+
+import (
+	"encoding/binary"
+	"strconv"
+)
+
+// maxCodedItems bounds the coded items whose size is checked: each costs
+// a scan of ipma, ipco and iloc, since the walk allocates nothing. Real
+// files have one to a few dozen (a grid's tiles, an alpha plane).
+const maxCodedItems = 1024
+
+// seqHeaderPrefix is how much of an item's data is searched for its
+// sequence header, which encoders write as the first OBU.
+const seqHeaderPrefix = 4096
+
+// itemBoxes are the meta box's children the coded-size check needs.
+type itemBoxes struct {
+	iinf, iloc, iprp, idat []byte
+	file                   []byte
+}
+
+// checkCodedSizes checks every AV1 item of an AVIF file: the frame size
+// its sequence header declares (in the item's data, or in its av1C
+// property's configOBUs) must be the size its ispe property declares, and
+// a grid item's output size must be its ispe. It returns the sum of the
+// coded items' pixels: an upper bound on what a decoder of this file can
+// be made to decode.
+func checkCodedSizes(m itemBoxes) (pixels int64, err error) {
+	items := 0
+	walkErr := eachItem(m.iinf, func(id uint32, t []byte) {
+		typ := string(t)
+		if err != nil || (typ != "av01" && typ != "grid") {
+			return
+		}
+		if items++; items > maxCodedItems {
+			err = corrupt("more than 1024 coded items")
+			return
+		}
+		var w, h int
+		var ok bool
+		if w, h, ok, err = itemExtent(m.iprp, id); err != nil {
+			return
+		}
+		if !ok {
+			err = corrupt("coded item without an ispe property")
+			return
+		}
+		data := itemData(m, id)
+		var cw, ch int
+		if typ == "grid" {
+			cw, ch, err = gridOutputSize(data)
+		} else {
+			cw, ch, err = av1ItemSize(m.iprp, id, data)
+		}
+		if err != nil {
+			return
+		}
+		if cw != w || ch != h {
+			err = corrupt("coded size " + strconv.Itoa(cw) + "x" + strconv.Itoa(ch) + " is not the container's " +
+				strconv.Itoa(w) + "x" + strconv.Itoa(h))
+			return
+		}
+		if typ == "av01" {
+			pixels += int64(w) * int64(h)
+		}
+	})
+	if err == nil {
+		err = walkErr
+	}
+	return pixels, err
+}
+
+// av1ItemSize is the frame size in the first sequence header of an AV1
+// item: its data's own, else the one in its av1C property.
+func av1ItemSize(iprp []byte, id uint32, data []byte) (w, h int, err error) {
+	w, h, found, err := av1FrameSize(data)
+	if err != nil || found {
+		return w, h, err
+	}
+	if av1C := itemProperty(iprp, id, "av1C"); len(av1C) > 4 {
+		if w, h, found, err = av1FrameSize(av1C[4:]); err != nil || found {
+			return w, h, err
+		}
+	}
+	return 0, 0, corrupt("av1 item without a sequence header")
+}
+
+// gridOutputSize reads an ImageGrid's output size (ISO/IEC 23008-12,
+// 6.6.2.3.2): version, flags (bit 0: 32-bit fields), rows and columns
+// minus one, then output width and height.
+func gridOutputSize(d []byte) (w, h int, err error) {
+	if len(d) < 8 || d[0] != 0 {
+		return 0, 0, corrupt("grid: bad item data")
+	}
+	if d[1]&1 == 0 {
+		return int(binary.BigEndian.Uint16(d[4:])), int(binary.BigEndian.Uint16(d[6:])), nil
+	}
+	if len(d) < 12 {
+		return 0, 0, corrupt("grid: item data cut short")
+	}
+	return int(binary.BigEndian.Uint32(d[4:])), int(binary.BigEndian.Uint32(d[8:])), nil
+}
+
+// itemExtent returns the size in the ispe property associated with item.
+func itemExtent(iprp []byte, id uint32) (w, h int, ok bool, err error) {
+	p := itemProperty(iprp, id, "ispe")
+	if p == nil {
+		return 0, 0, false, nil
+	}
+	_, _, body, err := fullBox(p)
+	if err != nil || len(body) < 8 {
+		return 0, 0, false, corrupt("ispe: too short")
+	}
+	bw, bh := binary.BigEndian.Uint32(body), binary.BigEndian.Uint32(body[4:])
+	if bw == 0 || bh == 0 || bw > 1<<31-1 || bh > 1<<31-1 {
+		return 0, 0, false, corrupt("ispe: unusable size")
+	}
+	return int(bw), int(bh), true, nil
+}
+
+// itemProperty returns the payload of the first property of type typ
+// associated with item, or nil.
+func itemProperty(iprp []byte, id uint32, typ string) []byte {
+	var ipco []byte
+	var assoc [maxAssociations]uint16
+	n := 0
+	it := boxes{b: iprp, overrun: corrupt}
+	for {
+		t, payload, ok := it.next()
+		if !ok {
+			break
+		}
+		switch string(t) {
+		case "ipco":
+			ipco = payload
+		case "ipma":
+			if n == 0 {
+				n, _ = associations(payload, id, &assoc)
+			}
+		}
+	}
+	props := boxes{b: ipco, overrun: corrupt}
+	for index := 1; ; index++ {
+		t, payload, ok := props.next()
+		if !ok {
+			return nil
+		}
+		if string(t) == typ && contains(assoc[:n], index) {
+			return payload
+		}
+	}
+}
+
+// itemData returns up to seqHeaderPrefix bytes of the first extent of
+// item's data (checkIloc has checked that every extent lies inside the
+// file or idat), or nil.
+func itemData(m itemBoxes, id uint32) []byte {
+	v, _, body, err := fullBox(m.iloc)
+	if err != nil || len(body) < 2 {
+		return nil
+	}
+	offSize, lenSize := int(body[0]>>4), int(body[0]&15)
+	baseSize, indexSize := int(body[1]>>4), int(body[1]&15)
+	if v == 0 {
+		indexSize = 0
+	}
+	idSize := 2
+	if v == 2 {
+		idSize = 4
+	}
+	r := reader{b: body, pos: 2}
+	items := r.uint(idSize)
+	for i := uint64(0); i < items && !r.err; i++ {
+		item := uint32(r.uint(idSize))
+		method := uint64(0)
+		if v >= 1 {
+			method = r.uint(2) & 15
+		}
+		r.uint(2) // data reference index
+		base := r.uint(baseSize)
+		extents := r.uint(2)
+		var first [2]uint64 // offset, length
+		for e := uint64(0); e < extents && !r.err; e++ {
+			r.uint(indexSize)
+			off, n := r.uint(offSize), r.uint(lenSize)
+			if e == 0 {
+				first = [2]uint64{base + off, n}
+			}
+		}
+		if item != id || r.err || extents == 0 {
+			continue
+		}
+		src := m.file
+		if method == 1 {
+			src = m.idat
+		} else if method != 0 {
+			return nil
+		}
+		start, n := first[0], first[1]
+		if start > uint64(len(src)) {
+			return nil
+		}
+		if n == 0 || n > uint64(len(src))-start {
+			n = uint64(len(src)) - start
+		}
+		return src[start : start+min(n, seqHeaderPrefix)]
+	}
+	return nil
+}
