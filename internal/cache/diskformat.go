@@ -12,15 +12,17 @@ import (
 //
 //	magic "IPXC" | version u8 | header length u32 | fields ... | body
 //
-// Fields, in order: content type, object key, origin ETag (each a u16
-// length and bytes), body length u64, origin Last-Modified i64 (unix ns,
+// Fields, in order: content type, object key, origin ETag, the response's
+// ETag (each a u16 length and bytes), body length u64, origin Last-Modified i64 (unix ns,
 // 0 unknown), created i64 (unix ns), and last a CRC-32C u32 of everything
 // else in the file, header and body, so that no flipped byte is served.
 // Integers are big-endian.
 
 const (
 	diskMagic   = "IPXC"
-	diskVersion = 1
+	// Version 2 added the response's ETag. Files of version 1 are never
+	// looked up (the cache key changed with them) and read as corrupt.
+	diskVersion = 2
 	// fixed: magic, version, header length.
 	diskPrefix = len(diskMagic) + 1 + 4
 )
@@ -33,12 +35,12 @@ var errCorruptEntry = errors.New("corrupt cache entry")
 
 // encodeEntry returns the file contents for e.
 func encodeEntry(e *Entry) []byte {
-	n := diskPrefix + 3*2 + len(e.ContentType) + len(e.ObjectKey) + len(e.OriginETag) + 8 + 8 + 8 + 4
+	n := diskPrefix + 4*2 + len(e.ContentType) + len(e.ObjectKey) + len(e.OriginETag) + len(e.ETag) + 8 + 8 + 8 + 4
 	b := make([]byte, 0, n+len(e.Body))
 	b = append(b, diskMagic...)
 	b = append(b, diskVersion)
 	b = binary.BigEndian.AppendUint32(b, uint32(n))
-	for _, s := range []string{e.ContentType, e.ObjectKey, e.OriginETag} {
+	for _, s := range []string{e.ContentType, e.ObjectKey, e.OriginETag, e.ETag} {
 		b = binary.BigEndian.AppendUint16(b, uint16(len(s)))
 		b = append(b, s...)
 	}
@@ -69,7 +71,7 @@ func decodeEntry(b []byte) (*Entry, error) {
 		return nil, fmt.Errorf("%w: checksum mismatch", errCorruptEntry)
 	}
 	r := reader{b: b[diskPrefix : hlen-4]}
-	e := &Entry{ContentType: r.str(), ObjectKey: r.str(), OriginETag: r.str()}
+	e := &Entry{ContentType: r.str(), ObjectKey: r.str(), OriginETag: r.str(), ETag: r.str()}
 	bodyLen := r.u64()
 	lm, created := int64(r.u64()), int64(r.u64())
 	if r.bad {

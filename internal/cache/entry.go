@@ -17,6 +17,10 @@ type Entry struct {
 	ContentType  string
 	LastModified time.Time // the original's, zero when unknown
 	OriginETag   string    // the original's, "" when unknown
+	// ETag is the response's own entity tag, quoted; it changes whenever
+	// the bytes served may (the caller derives it from the variant and the
+	// original's identity). "" when unknown: no ETag is sent.
+	ETag string
 	ObjectKey    string    // so that purging an original finds its variants
 	Created      time.Time // when the variant was made
 
@@ -42,6 +46,7 @@ func (e *Entry) Release() {
 // shared by every response of it: callers must not modify them.
 type HeaderValues struct {
 	ContentType, ContentLength, LastModified []string // LastModified nil when unknown
+	ETag                                     []string // nil when unknown
 }
 
 // Headers returns the entry's header values, formatting them on first use,
@@ -50,6 +55,9 @@ func (e *Entry) Headers() *HeaderValues {
 	e.hdrOnce.Do(func() {
 		e.hdr.ContentType = []string{e.ContentType}
 		e.hdr.ContentLength = []string{strconv.Itoa(len(e.Body))}
+		if e.ETag != "" {
+			e.hdr.ETag = []string{e.ETag}
+		}
 		if !e.LastModified.IsZero() {
 			e.hdr.LastModified = []string{e.LastModified.UTC().Format(http.TimeFormat)}
 		}
@@ -60,7 +68,7 @@ func (e *Entry) Headers() *HeaderValues {
 // size is what an entry costs against a byte budget: the body plus a rough
 // allowance for the struct, strings and index.
 func (e *Entry) size() int64 {
-	return int64(len(e.Body)+len(e.ContentType)+len(e.ObjectKey)+len(e.OriginETag)) + 256
+	return int64(len(e.Body)+len(e.ContentType)+len(e.ObjectKey)+len(e.OriginETag)+len(e.ETag)) + 256
 }
 
 // Tier says where a response came from; it is sent as X-Cache.

@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"net/http"
 	"time"
@@ -42,17 +44,6 @@ func (h *Handler) serveImage(ctx context.Context, w *recorder, r *http.Request, 
 		hdr["Vary"] = varyAccept
 	}
 	cc := h.cc.header(opts.Expires, h.cfg.Now())
-	if inm := r.Header.Get("If-None-Match"); inm != "" {
-		if etag := etagOf(key); etagMatch(inm, etag) {
-			// The ETag names this exact variant, which never changes: no
-			// need to look at the bytes to know the client has them.
-			hdr["Etag"] = []string{etag}
-			hdr["Cache-Control"] = cc
-			w.WriteHeader(http.StatusNotModified)
-			info.tier = "not-modified"
-			return
-		}
-	}
 
 	// Hits first: they need no deadline, no flight and no rate limit.
 	e, tier, hit := h.cache.Lookup(u.Key, key)
@@ -69,7 +60,7 @@ func (h *Handler) serveImage(ctx context.Context, w *recorder, r *http.Request, 
 			defer cancel()
 		}
 		e, tier, err = h.cache.Get(ctx, u.Key, key, func(ctx context.Context) (*cache.Entry, error) {
-			return h.render(ctx, u.Key, &opts, format)
+			return h.render(ctx, u.Key, key, &opts, format)
 		})
 	}
 	info.tier = string(tier)
@@ -78,9 +69,23 @@ func (h *Handler) serveImage(ctx context.Context, w *recorder, r *http.Request, 
 		return
 	}
 	ev := e.Headers()
+	// If-None-Match is answered from the entry, whose ETag changes with
+	// the original: a revalidating client or CDN gets the new bytes after
+	// the original changed and was purged. "*" matches only a response
+	// that exists, so a missing original is still the 404 above.
+	if inm := r.Header.Get("If-None-Match"); inm != "" && ev.ETag != nil && etagMatch(inm, ev.ETag[0]) {
+		hdr["Etag"] = ev.ETag
+		hdr["Cache-Control"] = cc
+		hdr["X-Cache"] = xCache[tier]
+		w.WriteHeader(http.StatusNotModified)
+		e.Release()
+		return
+	}
 	hdr["Content-Type"] = ev.ContentType
 	hdr["Content-Length"] = ev.ContentLength
-	hdr["Etag"] = []string{etagOf(key)}
+	if ev.ETag != nil {
+		hdr["Etag"] = ev.ETag
+	}
 	hdr["Cache-Control"] = cc
 	if ev.LastModified != nil {
 		hdr["Last-Modified"] = ev.LastModified
@@ -108,7 +113,7 @@ var (
 // render fetches the original and produces the variant: the original
 // without its metadata when the URL asks for no transform, else a
 // transform of it.
-func (h *Handler) render(ctx context.Context, objectKey string, o *params.Options, f params.Format) (*cache.Entry, error) {
+func (h *Handler) render(ctx context.Context, objectKey string, key params.Key, o *params.Options, f params.Format) (*cache.Entry, error) {
 	if o.Transform {
 		// A transform of an original refused moments ago would be refused
 		// again, after paying for the fetch and the check or decode. (An
@@ -125,6 +130,9 @@ func (h *Handler) render(ctx context.Context, objectKey string, o *params.Option
 	}
 	e, err := h.produce(ctx, objectKey, o, f)
 	h.bad.note(objectKey, err)
+	if err == nil {
+		e.ETag = etagOf(key, e)
+	}
 	return e, err
 }
 
@@ -154,12 +162,27 @@ func requestTarget(r *http.Request) string {
 	return r.RequestURI
 }
 
-// etagOf derives a strong ETag from the cache key: the same variant always
-// has the same ETag, on every server, across restarts.
-func etagOf(k params.Key) string {
+// etagOf derives a strong ETag from the variant's cache key and the
+// identity of the original it was made from (its origin ETag and
+// Last-Modified; its bytes when the origin gave neither): the same variant
+// of the same original has the same ETag on every server and after a
+// restart, and a changed original gives a new one.
+func etagOf(k params.Key, e *cache.Entry) string {
+	h := sha256.New()
+	h.Write(k[:])
+	h.Write([]byte(e.OriginETag))
+	var lm [9]byte
+	if !e.LastModified.IsZero() {
+		binary.BigEndian.PutUint64(lm[1:], uint64(e.LastModified.UnixNano()))
+	}
+	h.Write(lm[:])
+	if e.OriginETag == "" && e.LastModified.IsZero() {
+		h.Write(e.Body)
+	}
+	var sum [sha256.Size]byte
 	var b [34]byte
 	b[0], b[33] = '"', '"'
-	hex.Encode(b[1:33], k[:16])
+	hex.Encode(b[1:33], h.Sum(sum[:0])[:16])
 	return string(b[:])
 }
 

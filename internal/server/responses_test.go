@@ -54,25 +54,25 @@ func TestResponseTable(t *testing.T) {
 			t.Errorf("HEAD: %d, %d bytes, %v", r.status, len(r.body), r.header)
 		}
 	})
-	t.Run("304 without touching the origin", func(t *testing.T) {
+	t.Run("304 from the cached variant, without touching the origin", func(t *testing.T) {
 		etag := s.get(u).header.Get("ETag")
-		// A variant of an original that does not even exist: the ETag names
-		// the variant, so the answer needs no bytes.
-		missing := s.sign("no-such.jpg", "w", "100")
 		before := s.gets()
 		for _, inm := range []string{etag, `"x", ` + etag, "W/" + etag, "*"} {
 			if r := s.get(u, "If-None-Match", inm); r.status != 304 || len(r.body) != 0 || r.header.Get("ETag") != etag {
 				t.Errorf("If-None-Match %s: %d", inm, r.status)
 			}
 		}
-		if r := s.get(missing, "If-None-Match", "*"); r.status != 304 {
-			t.Errorf("304 for an uncached variant: %d", r.status)
-		}
 		if r := s.get(u, "If-None-Match", `"other"`); r.status != 200 {
 			t.Errorf("non-matching ETag: %d", r.status)
 		}
 		if g := s.gets() - before; g != 0 {
 			t.Errorf("%d origin GETs", g)
+		}
+		// "*" matches only a representation that exists: a variant of an
+		// original that does not is the same 404 as without the header.
+		missing := s.sign("no-such.jpg", "w", "100")
+		if r := s.get(missing, "If-None-Match", "*"); r.status != 404 || r.header.Get("Cache-Control") != "public, max-age=60" {
+			t.Errorf("If-None-Match * on a missing original: %d %q", r.status, r.header.Get("Cache-Control"))
 		}
 	})
 	t.Run("Vary only with auto=format", func(t *testing.T) {
