@@ -19,7 +19,7 @@ import (
 // Integers are big-endian.
 
 const (
-	diskMagic   = "IPXC"
+	diskMagic = "IPXC"
 	// Version 2 added the response's ETag. Files of version 1 are never
 	// looked up (the cache key changed with them) and read as corrupt.
 	diskVersion = 2

@@ -17,12 +17,12 @@ type Entry struct {
 	ContentType  string
 	LastModified time.Time // the original's, zero when unknown
 	OriginETag   string    // the original's, "" when unknown
+	ObjectKey    string    // so that purging an original finds its variants
+	Created      time.Time // when the variant was made
 	// ETag is the response's own entity tag, quoted; it changes whenever
 	// the bytes served may (the caller derives it from the variant and the
 	// original's identity). "" when unknown: no ETag is sent.
 	ETag string
-	ObjectKey    string    // so that purging an original finds its variants
-	Created      time.Time // when the variant was made
 
 	hdrOnce sync.Once
 	hdr     HeaderValues
