@@ -41,6 +41,9 @@ type plan struct {
 	effort  int
 }
 
+// minSharpen is the smallest sigma libvips 8.14's sharpen has an effect at.
+const minSharpen = 0.5
+
 // source describes an original from its header.
 type source struct {
 	width, height int // after EXIF orientation
@@ -65,6 +68,11 @@ func (p *plan) outSize() (int, int) {
 // FormatDefault). lim bounds the output and the resized intermediate.
 func makePlan(src source, o *params.Options, f params.Format, enc Encoding, lim Limits) (plan, error) {
 	p := plan{rotate: o.Rotate, flipH: o.FlipH, flipV: o.FlipV, blur: o.Blur, sharpen: o.Sharpen, format: f}
+	if p.sharpen > 0 {
+		// libvips' sharpen changes nothing below this sigma; the contract
+		// allows 0.3, and a URL that asks for sharpening gets some.
+		p.sharpen = max(p.sharpen, minSharpen)
+	}
 
 	// Rotation happens before resizing: w and h describe the final output.
 	sw, sh := src.width, src.height

@@ -249,6 +249,32 @@ static int thumbnail(const void *buf, size_t len, const ip_plan *p, VipsImage **
 	return rc;
 }
 
+// filter blurs and sharpens. With alpha it works on premultiplied values:
+// otherwise the colour of transparent pixels (often black) bleeds into the
+// edge, and a white shape on transparency gets a dark halo once flattened.
+// Small sigmas: libvips' integer mask drops every tap below min_ampl (0.2)
+// of the centre, so a blur under 0.5 changed nothing; a float mask down to
+// 0.001 of the centre gives every allowed sigma an effect. Its sharpen has
+// no such knob and does nothing below 0.5, so Go asks for at least that.
+static int filter(VipsImage **im, const ip_plan *p) {
+	VipsImage *t;
+	int alpha = vips_image_hasalpha(*im);
+	VipsBandFormat format = vips_image_get_format(*im);
+	if (alpha && step(im, t, vips_premultiply(*im, &t, NULL))) return -1;
+	if (p->blur > 0) {
+		int r = p->blur < 1 ?
+			vips_gaussblur(*im, &t, p->blur, "min_ampl", 0.001, "precision", VIPS_PRECISION_FLOAT, NULL) :
+			vips_gaussblur(*im, &t, p->blur, NULL);
+		if (step(im, t, r)) return -1;
+	}
+	if (p->sharpen > 0 && step(im, t, vips_sharpen(*im, &t, "sigma", p->sharpen, NULL))) return -1;
+	if (alpha) {
+		if (step(im, t, vips_unpremultiply(*im, &t, NULL))) return -1;
+		if (step(im, t, vips_cast(*im, &t, format, NULL))) return -1;
+	}
+	return 0;
+}
+
 int ip_run(const void *buf, size_t len, const ip_plan *p, int *stop, void **out, size_t *out_len) {
 	VipsImage *im = NULL, *t = NULL;
 	int rc = -1;
@@ -272,8 +298,7 @@ int ip_run(const void *buf, size_t len, const ip_plan *p, int *stop, void **out,
 	if (p->crop == 1 && step(&im, t, vips_extract_area(im, &t,
 		p->crop_x, p->crop_y, p->crop_w, p->crop_h, NULL))) goto done;
 
-	if (p->blur > 0 && step(&im, t, vips_gaussblur(im, &t, p->blur, NULL))) goto done;
-	if (p->sharpen > 0 && step(&im, t, vips_sharpen(im, &t, "sigma", p->sharpen, NULL))) goto done;
+	if ((p->blur > 0 || p->sharpen > 0) && filter(&im, p)) goto done;
 
 	if (p->embed) {
 		// Transparent padding needs an alpha band to be transparent in.
