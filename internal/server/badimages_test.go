@@ -118,7 +118,18 @@ func TestSVGAllowed(t *testing.T) {
 	if _, w, h := measure(t, r); w != 40 || h != 20 {
 		t.Errorf("rasterised to %dx%d", w, h)
 	}
-	if r := s.get(s.sign("logo.svg")); r.status != 415 {
-		t.Errorf("SVG served as is: %d", r.status)
+	// Without parameters: rasterised at its own size, never served as SVG.
+	r = s.get(s.sign("logo.svg"))
+	if r.status != 200 || r.header.Get("Content-Type") != "image/png" {
+		t.Fatalf("without parameters: %d %q %s", r.status, r.header.Get("Content-Type"), r.body)
+	}
+	if _, w, h := measure(t, r); w != 100 || h != 50 {
+		t.Errorf("without parameters: %dx%d, want its own 100x50", w, h)
+	}
+	// Vectors scale: w=100 on a 10x10 drawing renders it 100 wide, without
+	// enlarge (the no-enlarge rule is for pixels).
+	s.s3.Put(t, "icon.svg", []byte(`<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><circle cx="5" cy="5" r="5"/></svg>`))
+	if _, w, h := measure(t, s.get(s.sign("icon.svg", "w", "100"))); w != 100 || h != 100 {
+		t.Errorf("w=100 on a 10x10 SVG: %dx%d", w, h)
 	}
 }

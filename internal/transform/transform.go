@@ -134,16 +134,21 @@ func inspect(src []byte, allowSVG bool, lim Limits) (imagefmt.Format, error) {
 
 // Original serves src as it is, for a URL without transform parameters:
 // only a complete image in a readable format, never SVG (a browser would
-// run its scripts), and never with its metadata. JPEG, PNG, WebP and GIF
+// run its scripts; with transform.allow_svg it is rasterised), and never
+// with its metadata. JPEG, PNG, WebP and GIF
 // lose their metadata without being re-encoded (imagefmt.StripMetadata),
 // and come back unchanged when they carry none; AVIF and TIFF with
 // metadata, and images whose EXIF orientation is not 1, are re-encoded
 // upright in their default output format, as a transform to their own size
 // would be.
 func (t *Transformer) Original(ctx context.Context, src []byte) (Output, error) {
-	kind, err := sniff(src, false)
+	kind, err := sniff(src, t.cfg.Limits.AllowSVG)
 	if err != nil {
 		return Output{}, err
+	}
+	if kind == imagefmt.SVG {
+		// Allowed only rasterised: as png at its own size.
+		return t.Transform(ctx, src, &params.Options{}, params.FormatDefault)
 	}
 	if err := imagefmt.Check(src, kind); err != nil {
 		return Output{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
@@ -180,6 +185,13 @@ func (t *Transformer) Transform(ctx context.Context, src []byte, o *params.Optio
 		return Output{}, fmt.Errorf("%w: %dx%d is %d pixels, more than %d", ErrSourceTooLarge, h.width, h.height, px, t.cfg.Limits.MaxSourcePixels)
 	}
 	h.jpeg = kind == imagefmt.JPEG
+	if kind == imagefmt.SVG && !o.Enlarge {
+		// Vectors render sharp at any size: "never scale past 1" is a
+		// rule for pixels. w=100 on a 10x10 drawing is 100 wide.
+		svg := *o
+		svg.Enlarge = true
+		o = &svg
+	}
 	if f == params.FormatDefault {
 		f = defaultFormat(kind, h.hasAlpha)
 	}
