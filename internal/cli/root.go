@@ -28,7 +28,7 @@ func New() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().String("config", "", "YAML configuration file (default "+config.DefaultFile+" when present)")
-	root.AddCommand(newSignCmd(), newVerifyCmd(), newKeygenCmd(), newVersionCmd(), newServeCmd(), newCacheCmd())
+	root.AddCommand(newSignCmd(), newVerifyCmd(), newKeygenCmd(), newVersionCmd(), newServeCmd(), newCacheCmd(), newWarmCmd())
 	return root
 }
 
