@@ -7,11 +7,17 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 )
 
 // Dir serves originals from a local directory. Every key is resolved through
 // an os.Root, so no key leaves the directory, not even through a symlink.
+// A symlink is followed when its target is relative and stays inside; an
+// absolute one is refused even when it points inside the directory: os.Root
+// resolves names relative to the directory only, and the directory's own
+// absolute path may differ from the one in the link (a bind mount, a
+// container). The log says to make it relative (ln -sr).
 type Dir struct {
 	root     *os.Root
 	maxBytes int64
@@ -48,7 +54,7 @@ func (d *Dir) Fetch(ctx context.Context, key string) (*Object, error) {
 	// hang; the file is refused below as not regular. Regular files ignore it.
 	f, err := d.root.OpenFile(filepath.FromSlash(key), os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		return nil, dirError(key, err)
+		return nil, d.explain(key, dirError(key, err))
 	}
 	defer f.Close()
 	info, err := f.Stat()
@@ -106,4 +112,26 @@ func dirError(key string, err error) error {
 		return fmt.Errorf("%w: %q: %w", ErrNotFound, key, err)
 	}
 	return fmt.Errorf("%w: reading %q: %w", ErrFailed, key, err)
+}
+
+// explain adds to a refusal of key the reason an operator needs: which
+// symlink on the way is absolute. Only refusals pay for the extra lookups.
+func (d *Dir) explain(key string, err error) error {
+	if !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	var pathErr *fs.PathError
+	if !errors.As(err, &pathErr) || errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	segs := strings.Split(key, "/")
+	for i := range segs {
+		name := strings.Join(segs[:i+1], "/")
+		target, lerr := d.root.Readlink(filepath.FromSlash(name))
+		if lerr == nil && filepath.IsAbs(target) {
+			return fmt.Errorf("%w (%q is a symlink to the absolute path %q: only relative symlinks are followed; make it relative, e.g. ln -sr)",
+				err, name, target)
+		}
+	}
+	return err
 }

@@ -47,8 +47,8 @@ func NewS3(ctx context.Context, c S3Config) (*S3, error) {
 }
 
 // Fetch gets Prefix+key. The whole fetch, body included, is bounded by the
-// configured timeout. Errors name the key but never the bucket, the endpoint
-// or the credentials.
+// configured timeout. Errors name the object key as S3 saw it, prefix
+// included, but never the bucket, the endpoint or the credentials.
 func (o *S3) Fetch(ctx context.Context, key string) (*Object, error) {
 	if ctx.Err() != nil {
 		return nil, ctxError(ctx, key)
@@ -59,12 +59,13 @@ func (o *S3) Fetch(ctx context.Context, key string) (*Object, error) {
 	tctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 
+	full := o.prefix + key
 	out, err := o.client.GetObject(tctx, &s3.GetObjectInput{
 		Bucket: aws.String(o.bucket),
-		Key:    aws.String(o.prefix + key),
+		Key:    aws.String(full),
 	})
 	if err != nil {
-		return nil, o.error(ctx, tctx, key, err)
+		return nil, o.error(ctx, tctx, full, err)
 	}
 	defer out.Body.Close()
 
@@ -73,17 +74,17 @@ func (o *S3) Fetch(ctx context.Context, key string) (*Object, error) {
 		size = -1
 	}
 	if size > o.maxBytes {
-		return nil, fmt.Errorf("%w: %q is %d bytes, the limit is %d", ErrTooLarge, key, size, o.maxBytes)
+		return nil, fmt.Errorf("%w: %q is %d bytes, the limit is %d", ErrTooLarge, full, size, o.maxBytes)
 	}
 	body, err := readBody(out.Body, size, o.maxBytes)
 	if errors.Is(err, errBodyTooLarge) {
-		return nil, fmt.Errorf("%w: %q: %w", ErrTooLarge, key, err)
+		return nil, fmt.Errorf("%w: %q: %w", ErrTooLarge, full, err)
 	}
 	if err != nil {
-		return nil, o.error(ctx, tctx, key, err)
+		return nil, o.error(ctx, tctx, full, err)
 	}
 	if size >= 0 && int64(len(body)) != size {
-		return nil, fmt.Errorf("%w: s3 get %q: got %d bytes of %d", ErrFailed, key, len(body), size)
+		return nil, fmt.Errorf("%w: s3 get %q: got %d bytes of %d", ErrFailed, full, len(body), size)
 	}
 	return &Object{
 		Body:         body,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -19,7 +20,7 @@ import (
 // S3Config is what NewS3 needs. Zero Timeout and MaxAttempts take defaults.
 type S3Config struct {
 	Bucket    string
-	Prefix    string // prepended to every key as is (include the trailing "/")
+	Prefix    string // prepended to every key; "images" means "images/" (see normalPrefix)
 	Region    string // empty: the SDK's configured region, else us-east-1
 	Endpoint  string // empty: AWS
 	PathStyle bool
@@ -46,6 +47,7 @@ const (
 )
 
 func (c S3Config) withDefaults() S3Config {
+	c.Prefix = normalPrefix(c.Prefix)
 	if c.Timeout <= 0 {
 		c.Timeout = DefaultS3Timeout
 	}
@@ -106,4 +108,16 @@ func NewS3Client(ctx context.Context, c S3Config) (*s3.Client, error) {
 		// per request.
 		o.DisableLogOutputChecksumValidationSkipped = true
 	}), nil
+}
+
+// normalPrefix makes a key prefix a folder: "images" and "/images/" both
+// become "images/". Without the slash, "images" + "cat.jpg" would ask S3
+// for "imagescat.jpg"; a leading slash is a path habit, and S3 keys that
+// really start with one are not worth the surprise.
+func normalPrefix(p string) string {
+	p = strings.TrimLeft(p, "/")
+	if p == "" || strings.HasSuffix(p, "/") {
+		return p
+	}
+	return p + "/"
 }

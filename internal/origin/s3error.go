@@ -16,22 +16,33 @@ import (
 )
 
 // error classifies an error from GetObject or from reading its body. ctx is
-// the caller's context, tctx the one bounded by the fetch timeout.
+// the caller's context, tctx the one bounded by the fetch timeout; key is
+// the object key as S3 saw it (prefix included).
+func (o *S3) error(ctx, tctx context.Context, key string, err error) error {
+	return o.classify(ctx, tctx, fmt.Sprintf("s3 get %q", key), true, err)
+}
+
+// classify turns an SDK error into one of the kinds. op says what was
+// asked ("s3 get \"images/cat.jpg\"", "s3 list"); objectOp says whether a
+// 404 may mean a missing object rather than a missing bucket.
 //
 // The SDK's own error text is not passed on: it can hold the request URL,
 // and so the endpoint and the bucket. What is kept is the status code, the
 // S3 error code, or a description of a network error, with anything that
 // still looks like the bucket, the endpoint or a credential redacted.
-func (o *S3) error(ctx, tctx context.Context, key string, err error) error {
+func (o *S3) classify(ctx, tctx context.Context, op string, objectOp bool, err error) error {
 	switch {
 	case ctx.Err() != nil: // the caller gave up, or its deadline passed
-		return ctxError(ctx, key)
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return fmt.Errorf("%w: %s", ErrTimeout, op)
+		}
+		return fmt.Errorf("%s: %w", op, ctx.Err())
 	case tctx.Err() != nil:
-		return fmt.Errorf("%w: s3 get %q: no answer within %s", ErrTimeout, key, o.timeout)
+		return fmt.Errorf("%w: %s: no answer within %s", ErrTimeout, op, o.timeout)
 	}
 	var noKey *types.NoSuchKey
-	if errors.As(err, &noKey) {
-		return fmt.Errorf("%w: s3 get %q", ErrNotFound, key)
+	if objectOp && errors.As(err, &noKey) {
+		return fmt.Errorf("%w: %s", ErrNotFound, op)
 	}
 	var apiCode string
 	var apiErr smithy.APIError
@@ -42,16 +53,16 @@ func (o *S3) error(ctx, tctx context.Context, key string, err error) error {
 	if errors.As(err, &respErr) && respErr.HTTPStatusCode() != 0 { // 0: no answer
 		code := respErr.HTTPStatusCode()
 		// A missing bucket is a configuration error, not a missing original.
-		if code == http.StatusNotFound && apiCode != " NoSuchBucket" {
-			return fmt.Errorf("%w: s3 get %q: status %d%s", ErrNotFound, key, code, apiCode)
+		if objectOp && code == http.StatusNotFound && apiCode != " NoSuchBucket" {
+			return fmt.Errorf("%w: %s: status %d%s", ErrNotFound, op, code, apiCode)
 		}
-		return fmt.Errorf("%w: s3 get %q: status %d%s", ErrFailed, key, code, apiCode)
+		return fmt.Errorf("%w: %s: status %d%s", ErrFailed, op, code, apiCode)
 	}
 	var netErr net.Error
 	if errors.As(err, &netErr) && netErr.Timeout() {
-		return fmt.Errorf("%w: s3 get %q: %s", ErrTimeout, key, o.describe(err))
+		return fmt.Errorf("%w: %s: %s", ErrTimeout, op, o.describe(err))
 	}
-	return fmt.Errorf("%w: s3 get %q: %s", ErrFailed, key, o.describe(err))
+	return fmt.Errorf("%w: %s: %s", ErrFailed, op, o.describe(err))
 }
 
 // describe says what went wrong with a request that got no HTTP answer,
