@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/imgproxy-team/imgproxy/internal/ratelimit"
 	"github.com/imgproxy-team/imgproxy/internal/transform"
 )
 
@@ -19,7 +20,7 @@ var (
 func newVersionCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
-		Short: "Print the version, commit, and Go and libvips versions",
+		Short: "Print the version, commit, Go and libvips versions, and the date of the compiled-in Cloudflare ranges",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c := commit
@@ -30,8 +31,8 @@ func newVersionCmd() *cobra.Command {
 			if vips == "" {
 				vips = "not built in (CGO_ENABLED=0): serve is unavailable"
 			}
-			_, err := fmt.Fprintf(cmd.OutOrStdout(), "imgproxy %s\ncommit:  %s\ngo:      %s\nlibvips: %s\n",
-				version, c, runtime.Version(), vips)
+			_, err := fmt.Fprintf(cmd.OutOrStdout(), "imgproxy %s\ncommit:  %s\ngo:      %s\nlibvips: %s\ncloudflare ranges: as published on %s\n",
+				version, c, runtime.Version(), vips, ratelimit.CloudflareRangesDate)
 			return err
 		},
 	}

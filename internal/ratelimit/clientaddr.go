@@ -16,13 +16,22 @@ type ClientAddr struct {
 	Trusted []netip.Prefix
 }
 
-// ParsePrefixes parses CIDR ranges ("173.245.48.0/20") or single addresses.
+// ParsePrefixes parses CIDR ranges ("173.245.48.0/20"), single addresses,
+// and the word "cloudflare" (Cloudflare's published ranges, compiled in).
+// Any other word is an error naming it.
 func ParsePrefixes(list []string) ([]netip.Prefix, error) {
 	var out []netip.Prefix
 	for _, s := range list {
 		s = strings.TrimSpace(s)
 		if s == "" {
 			continue
+		}
+		if strings.EqualFold(s, "cloudflare") {
+			out = append(out, cloudflarePrefixes()...)
+			continue
+		}
+		if s != "" && (s[0] < '0' || s[0] > '9') && !strings.Contains(s, ":") {
+			return nil, fmt.Errorf("trusted proxy %q: not an address, a CIDR range or the word \"cloudflare\"", s)
 		}
 		if !strings.Contains(s, "/") {
 			a, err := netip.ParseAddr(s)

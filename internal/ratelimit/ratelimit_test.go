@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"net/http/httptest"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 )
@@ -90,5 +91,35 @@ func TestClientAddr(t *testing.T) {
 	}
 	if _, err := ParsePrefixes([]string{"not-an-ip"}); err == nil {
 		t.Error("bad prefix accepted")
+	}
+}
+
+// "cloudflare" stands for Cloudflare's ranges, alone or beside CIDRs; a
+// peer in them is believed, one outside is not; another word is an error
+// that names it.
+func TestTrustedCloudflare(t *testing.T) {
+	for _, list := range [][]string{{"cloudflare"}, {"10.0.0.0/8", " Cloudflare "}} {
+		trusted, err := ParsePrefixes(list)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := ClientAddr{Trusted: trusted}
+		for peer, believed := range map[string]bool{
+			"104.16.1.1:443": true, "[2606:4700::1]:443": true, "162.159.0.1:443": true,
+			"8.8.8.8:443": false, "[2001:db8::1]:443": false,
+		} {
+			r := httptest.NewRequest("GET", "/", nil)
+			r.RemoteAddr = peer
+			r.Header.Set("CF-Connecting-IP", "203.0.113.9")
+			if got := c.Of(r).String() == "203.0.113.9"; got != believed {
+				t.Errorf("%v, peer %s: CF-Connecting-IP believed %v", list, peer, got)
+			}
+		}
+	}
+	if _, err := ParsePrefixes([]string{"cloudfare"}); err == nil || !strings.Contains(err.Error(), `"cloudfare"`) {
+		t.Errorf("a misspelt word: %v", err)
+	}
+	if len(cloudflarePrefixes()) != len(CloudflareRanges) {
+		t.Error("ranges lost in parsing")
 	}
 }
