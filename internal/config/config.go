@@ -55,6 +55,13 @@ type Origin struct {
 	S3       S3
 	MaxBytes int64
 	Timeout  time.Duration
+	// Check is what serve does when the origin fails its startup check:
+	// "fail" (exit), "warn" (start, not ready until it answers) or "off".
+	Check string
+	// UnreadyFailures fetches in a row that fail or time out within
+	// UnreadyWindow make /readyz answer 503; 0 never.
+	UnreadyFailures int
+	UnreadyWindow   time.Duration
 }
 
 // S3 is an S3-compatible bucket.
