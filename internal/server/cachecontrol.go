@@ -48,6 +48,36 @@ func (c cacheControl) capped(exp int64, now time.Time) string {
 	return c.before + strconv.FormatInt(left, 10) + c.after
 }
 
+// capMaxAge lowers the max-age and s-maxage of the Cache-Control value v to
+// limit (cache.max_age), adding a max-age when v has none: a CDN or browser
+// must not keep a variant longer than the server itself would. no-store and
+// no-cache values are left alone, as is everything when limit is 0.
+func capMaxAge(v string, limit time.Duration) string {
+	secs := int64(limit / time.Second)
+	lower := strings.ToLower(v)
+	if limit <= 0 || strings.Contains(lower, "no-store") || strings.Contains(lower, "no-cache") {
+		return v
+	}
+	parts := strings.Split(v, ",")
+	hasMaxAge := false
+	for i, p := range parts {
+		name, val, ok := strings.Cut(strings.TrimSpace(p), "=")
+		name = strings.ToLower(name)
+		if !ok || name != "max-age" && name != "s-maxage" {
+			continue
+		}
+		hasMaxAge = hasMaxAge || name == "max-age"
+		if n, err := strconv.ParseInt(val, 10, 64); err != nil || n > secs {
+			lead := p[:len(p)-len(strings.TrimLeft(p, " "))]
+			parts[i] = lead + name + "=" + strconv.FormatInt(secs, 10)
+		}
+	}
+	if !hasMaxAge {
+		parts = append(parts, " max-age="+strconv.FormatInt(secs, 10))
+	}
+	return strings.TrimLeft(strings.Join(parts, ","), ", ")
+}
+
 func itoa(n int) string { return strconv.Itoa(n) }
 
 // header returns capped as a header value; shared when nothing is capped.

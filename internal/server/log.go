@@ -26,21 +26,27 @@ func (r *recorder) Write(b []byte) (int, error) {
 
 // requestInfo is what the handler learned, for the log line.
 type requestInfo struct {
-	key  string // object key, once the URL parsed
-	tier string
-	err  error
+	key   string // object key, once the URL parsed
+	tier  string
+	err   error
+	probe bool // a health probe: not counted, logged at debug level
 }
 
 // logRequest writes one line per request. It names the object key, never
 // the query (which holds the signature) and never a secret; the full error
-// is for the operator only.
+// is for the operator only. A health probe is not an image request: it is
+// not observed, and logged at debug level (readiness changes are logged
+// when they happen).
 func (h *Handler) logRequest(r *http.Request, rec *recorder, info *requestInfo, start time.Time) {
 	elapsed := time.Since(start)
-	if h.cfg.Observe != nil {
+	if h.cfg.Observe != nil && !info.probe {
 		h.cfg.Observe(rec.status, info.tier, elapsed)
 	}
 	level := slog.LevelInfo
-	if rec.status >= 500 && rec.status != statusClientGone {
+	switch {
+	case info.probe:
+		level = slog.LevelDebug
+	case rec.status >= 500 && rec.status != statusClientGone:
 		level = slog.LevelError
 	}
 	if !h.cfg.Logger.Enabled(r.Context(), level) {

@@ -47,12 +47,19 @@ type MissLimiter interface {
 type Config struct {
 	Ring         *urlsig.KeyRing
 	Limits       params.Limits
-	CacheControl string        // for images; max-age is capped by exp
+	CacheControl string        // for images; max-age is capped by exp and MaxAge
 	Timeout      time.Duration // whole-request deadline, reaching origin and queue
 	Logger       *slog.Logger
-	// Ready reports whether the server can serve (e.g. its cache directory
-	// is writable); nil means always ready.
+	// Ready reports whether the cache directory is writable; nil means
+	// always. Its error is logged; the 503 says "cache directory not
+	// writable".
 	Ready func() error
+	// ReadyChecks are more conditions of /readyz, each named in the body
+	// of the 503 it causes (e.g. "origin failing").
+	ReadyChecks []ReadyCheck
+	// MaxAge is how long the cache tiers keep a variant (cache.max_age; 0:
+	// forever); a CDN or browser is told to keep it no longer.
+	MaxAge time.Duration
 	// Now is the clock for expiry; nil means time.Now.
 	Now func() time.Time
 	// Limiter, when set, limits cache misses per client; hits are never
@@ -75,6 +82,7 @@ type Handler struct {
 	cache  Cache
 	cc     cacheControl
 	bad    *badOriginals
+	ready  readiness
 }
 
 // New returns the handler.
@@ -85,7 +93,7 @@ func New(cfg Config, o Origin, tr Transformer, c Cache) *Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Handler{cfg: cfg, origin: o, tr: tr, cache: c, cc: parseCacheControl(cfg.CacheControl),
+	return &Handler{cfg: cfg, origin: o, tr: tr, cache: c, cc: parseCacheControl(capMaxAge(cfg.CacheControl, cfg.MaxAge)),
 		bad: newBadOriginals(cfg.BadOriginalTTL)}
 }
 
@@ -103,11 +111,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer h.logRequest(r, rec, info, start)
 
 	switch r.URL.Path {
-	case "/healthz":
-		writeText(rec, http.StatusOK, "ok")
-		return
-	case "/readyz":
-		h.readyz(rec)
+	case "/healthz", "/readyz":
+		h.probe(rec, r, info)
 		return
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -120,15 +125,4 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.serveImage(r.Context(), rec, r, info)
-}
-
-func (h *Handler) readyz(w http.ResponseWriter) {
-	if h.cfg.Ready != nil {
-		if err := h.cfg.Ready(); err != nil {
-			h.cfg.Logger.Warn("not ready", "err", err)
-			writeText(w, http.StatusServiceUnavailable, "not ready")
-			return
-		}
-	}
-	writeText(w, http.StatusOK, "ready")
 }
