@@ -30,6 +30,8 @@ type Sources struct {
 	Libvips   func() (bytes, highwater, allocs int64)
 	// Connections is the public listener's connection limiter.
 	Connections func() server.ConnStats
+	// OriginHealth is the origin's health as /readyz sees it.
+	OriginHealth func() origin.HealthStats
 }
 
 // Metrics is the registry and the instruments the request path updates.
