@@ -22,7 +22,11 @@ type app struct {
 	public http.Handler
 	admin  http.Handler
 	conns  *server.ConnLimiter // bounds the public listener's connections
+	disk   *cache.Disk         // nil without a disk tier
 }
+
+// close releases the cache directory's lock, for the next server.
+func (a *app) close() { a.disk.Close() }
 
 func newApp(cfg *config.Config, ring *urlsig.KeyRing, src origin.Origin, log *slog.Logger) (*app, error) {
 	var m *metrics.Metrics // set below; the transformer reports into it
@@ -65,13 +69,20 @@ func newApp(cfg *config.Config, ring *urlsig.KeyRing, src origin.Origin, log *sl
 		FillTimeout:      cfg.Server.RequestTimeout,
 	})
 	conns := server.NewConnLimiter(cfg.Server.MaxConnections)
-	var shared *origin.Shared // counts fetches into m, which reads its stats
+	var shared *origin.Shared       // counts fetches into m, which reads its stats
+	var secret *server.OriginSecret // set below when server.origin_secret is
 	m = metrics.New(metrics.Sources{
 		Cache:       c.Stats,
 		Transform:   tr.Stats,
 		Originals:   func() origin.SharedStats { return shared.Stats() },
 		Libvips:     transform.LibvipsMemory,
 		Connections: conns.Stats,
+		OriginSecretRefused: func() int64 {
+			if secret == nil {
+				return 0
+			}
+			return secret.Refused()
+		},
 	})
 	shared = origin.NewShared(m.Origin(src), cfg.Cache.OriginalsSize, cfg.Cache.OriginalsTTL)
 	var limiter server.MissLimiter
@@ -98,10 +109,16 @@ func newApp(cfg *config.Config, ring *urlsig.KeyRing, src origin.Origin, log *sl
 		// kept: both save fetches of one original for its other variants.
 		BadOriginalTTL: cfg.Cache.OriginalsTTL,
 	}, shared, tr, c)
-	purge := func(key string) int {
+	purge := func(key string) (int, error) {
 		shared.Forget(key)
 		public.Forget(key)
 		return c.Purge(key)
 	}
-	return &app{public: public, admin: admin.Handler(cfg.Server.AdminAddr, m.Handler(), purge, log), conns: conns}, nil
+	var handler http.Handler = public
+	if cfg.Server.OriginSecret != "" {
+		secret = server.NewOriginSecret(cfg.Server.OriginSecret, public, log)
+		handler = secret
+	}
+	return &app{public: handler, admin: admin.Handler(cfg.Server.AdminAddr, m.Handler(), purge, ring, log), conns: conns,
+		disk: disk}, nil
 }

@@ -2,11 +2,13 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -96,6 +98,7 @@ func runServe(cmd *cobra.Command, _ []string) error {
 	if err != nil {
 		return err
 	}
+	defer a.close()
 
 	ln, err := net.Listen("tcp", cfg.Server.Addr)
 	if err != nil {
@@ -106,7 +109,21 @@ func runServe(cmd *cobra.Command, _ []string) error {
 		ln.Close()
 		return err
 	}
-	base := "http://" + displayAddr(ln.Addr())
+	var tlsCfg *tls.Config
+	if cfg.Server.TLSCert != "" {
+		if tlsCfg, err = loadTLS(ctx, cfg, log); err != nil {
+			ln.Close()
+			if adminLn != nil {
+				adminLn.Close()
+			}
+			return err
+		}
+	}
+	scheme := "http://"
+	if tlsCfg != nil {
+		scheme = "https://"
+	}
+	base := scheme + displayAddr(ln.Addr())
 	adminNote := "admin off"
 	if adminLn != nil {
 		// The bound address as it is: a wildcard shows as one, never as
@@ -129,7 +146,12 @@ func runServe(cmd *cobra.Command, _ []string) error {
 		Shutdown:   cfg.Server.ShutdownTimeout,
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return server.Serve(gctx, a.conns.Listener(ln), a.public, t, log) })
+	g.Go(func() error {
+		if tlsCfg != nil {
+			return server.ServeTLS(gctx, a.conns.Listener(ln), a.public, t, tlsCfg, log)
+		}
+		return server.Serve(gctx, a.conns.Listener(ln), a.public, t, log)
+	})
 	if adminLn != nil {
 		adminLn = server.NewConnLimiter(adminMaxConnections).Listener(adminLn)
 		g.Go(func() error { return server.Serve(gctx, adminLn, a.admin, t, log) })
@@ -137,6 +159,37 @@ func runServe(cmd *cobra.Command, _ []string) error {
 	err = g.Wait()
 	log.Info("stopped")
 	return err
+}
+
+// loadTLS loads the public listener's certificate (a missing file, or a
+// key that does not match, stops startup naming the setting) and re-reads
+// it on SIGHUP until ctx is done; a change of the files is picked up by
+// itself too.
+func loadTLS(ctx context.Context, cfg *config.Config, log *slog.Logger) (*tls.Config, error) {
+	certs, err := server.LoadCertificates(server.TLSFiles{
+		Cert: cfg.Server.TLSCert, Key: cfg.Server.TLSKey, ClientCA: cfg.Server.TLSClientCA,
+	}, log)
+	if err != nil {
+		return nil, err
+	}
+	tlsCfg, err := certs.Config()
+	if err != nil {
+		return nil, err
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		defer signal.Stop(hup)
+		for {
+			select {
+			case <-hup:
+				certs.Reload()
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return tlsCfg, nil
 }
 
 // adminMaxConnections bounds the admin listener's connections: a scraper,

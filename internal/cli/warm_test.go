@@ -31,31 +31,47 @@ func signerFor(t *testing.T, keyHex, base string) *sign.Signer {
 }
 
 // startServe runs "imgproxy serve" on a directory origin on loopback and
-// returns its base URL.
-func startServe(t *testing.T, originDir string) string {
+// returns its base URL. env holds more settings as name, value pairs.
+func startServe(t *testing.T, originDir string, env ...string) string {
+	base, _ := startServeLogs(t, originDir, env...)
+	return base
+}
+
+// startServeLogs is startServe, also returning the server's log.
+func startServeLogs(t *testing.T, originDir string, env ...string) (string, *lockedBuffer) {
 	t.Helper()
 	t.Setenv("IMGPROXY_SIGNING_KEYS", warmKey)
 	t.Setenv("IMGPROXY_ORIGIN_DIR", originDir)
+	for i := 0; i < len(env); i += 2 {
+		t.Setenv(env[i], env[i+1])
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	var out, errOut lockedBuffer
+	var out lockedBuffer
+	errOut := &lockedBuffer{}
 	root := New()
 	root.SetArgs([]string{"serve", "--addr", "127.0.0.1:0", "--admin-addr", "", "--cache-dir", t.TempDir()})
 	root.SetOut(&out)
-	root.SetErr(&errOut)
+	root.SetErr(errOut)
 	done := make(chan error, 1)
 	go func() { done <- root.ExecuteContext(ctx) }()
 	t.Cleanup(func() {
 		cancel()
 		<-done
 	})
-	re := regexp.MustCompile(`listening on (http://127\.0\.0\.1:\d+)`)
+	re := regexp.MustCompile(`listening on (https?://127\.0\.0\.1:\d+)`)
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		if m := re.FindStringSubmatch(out.String()); m != nil {
-			return m[1]
+			return m[1], errOut
+		}
+		select {
+		case err := <-done:
+			done <- err // for the cleanup
+			t.Fatalf("serve stopped: %v\n%s", err, errOut.String())
+		default:
 		}
 	}
 	t.Fatalf("serve did not start:\n%s\n%s", out.String(), errOut.String())
-	return ""
+	return "", nil
 }
 
 func runWarmCmd(ctx context.Context, args ...string) (string, error) {

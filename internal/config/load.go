@@ -150,6 +150,10 @@ func splitKeys(s string) []string {
 	return out
 }
 
+// minOriginSecret is the shortest origin secret accepted: it is all that
+// stands between the internet and the origin when there is no mTLS.
+const minOriginSecret = 16
+
 // validate checks what no single field can: combinations, and the key file.
 func (c *Config) validate() []error {
 	var errs []error
@@ -167,6 +171,17 @@ func (c *Config) validate() []error {
 		if _, _, err := net.SplitHostPort(a); err != nil {
 			errs = append(errs, fmt.Errorf("server.admin_addr: want a listen address like 127.0.0.1:9090, or empty for none, got %q", a))
 		}
+	}
+	if (c.Server.TLSCert == "") != (c.Server.TLSKey == "") {
+		errs = append(errs, errors.New("server.tls_cert and server.tls_key must be set together"))
+	}
+	if c.Server.TLSClientCA != "" && c.Server.TLSCert == "" {
+		errs = append(errs, errors.New("server.tls_client_ca needs server.tls_cert and server.tls_key: client certificates are checked in the TLS handshake"))
+	}
+	if s := c.Server.OriginSecret; s != "" && len(strings.TrimSpace(s)) < minOriginSecret {
+		// The message never holds the secret, only its length.
+		errs = append(errs, fmt.Errorf("server.origin_secret (%s): %d characters; use at least %d (imgproxy keygen makes 64)",
+			EnvName("server.origin_secret"), len(strings.TrimSpace(s)), minOriginSecret))
 	}
 	if c.Origin.Dir != "" && c.Origin.S3.Bucket != "" {
 		errs = append(errs, errors.New("origin.dir and origin.s3.bucket are both set: use one origin"))

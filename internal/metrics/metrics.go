@@ -32,6 +32,11 @@ type Sources struct {
 	Connections func() server.ConnStats
 	// OriginHealth is the origin's health as /readyz sees it.
 	OriginHealth func() origin.HealthStats
+	// OriginHealth is the origin's health as /readyz sees it.
+	OriginHealth func() origin.HealthStats
+	// OriginSecretRefused counts requests refused for want of the origin
+	// secret.
+	OriginSecretRefused func() int64
 }
 
 // Metrics is the registry and the instruments the request path updates.

@@ -46,6 +46,15 @@ func (m *Metrics) registerSources(src Sources) {
 		counter("imgproxy_originals_cache_hits_total", "Originals served from the short-lived originals cache.", nil, func() float64 { return float64(o().Hits) })
 		counter("imgproxy_origin_coalesced_total", "Fetches that waited for another request's fetch of the same original.", nil, func() float64 { return float64(o().Coalesced) })
 	}
+	if src.OriginSecretRefused != nil {
+		f := src.OriginSecretRefused
+		counter("imgproxy_origin_secret_refused_total", "Requests refused for a missing or wrong X-Origin-Secret.", nil, func() float64 { return float64(f()) })
+	}
+	if src.OriginHealth != nil {
+		h := src.OriginHealth
+		gauge("imgproxy_origin_failing", "1 while the origin counts as failing and /readyz answers 503 for it.", nil, func() float64 { return b2f(h().Failing) })
+		gauge("imgproxy_origin_consecutive_failures", "Origin fetches in a row that failed or timed out.", nil, func() float64 { return float64(h().Streak) })
+	}
 	if src.OriginHealth != nil {
 		h := src.OriginHealth
 		gauge("imgproxy_origin_failing", "1 while the origin counts as failing and /readyz answers 503 for it.", nil, func() float64 { return b2f(h().Failing) })

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net"
@@ -27,7 +28,18 @@ const maxHeaderBytes = 16<<10 - 4096
 // in-flight requests finish within the shutdown timeout. A listener from
 // ConnLimiter.Listener is told which connections are idle.
 func Serve(ctx context.Context, ln net.Listener, h http.Handler, t Timeouts, log *slog.Logger) error {
+	return serve(ctx, ln, h, t, nil, log)
+}
+
+// ServeTLS is Serve over TLS with tlsCfg (from Certificates.Config): HTTP/2
+// and HTTP/1.1, the handshake bounded by the header timeout.
+func ServeTLS(ctx context.Context, ln net.Listener, h http.Handler, t Timeouts, tlsCfg *tls.Config, log *slog.Logger) error {
+	return serve(ctx, ln, h, t, tlsCfg, log)
+}
+
+func serve(ctx context.Context, ln net.Listener, h http.Handler, t Timeouts, tlsCfg *tls.Config, log *slog.Logger) error {
 	srv := &http.Server{
+		TLSConfig:         tlsCfg,
 		Handler:           h,
 		ReadHeaderTimeout: t.ReadHeader,
 		ReadTimeout:       t.ReadHeader + t.Request,
@@ -43,7 +55,14 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, t Timeouts, log
 		srv.ConnState = ll.lim.track
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if tlsCfg != nil {
+			// The certificate comes from TLSConfig.GetCertificate.
+			errc <- srv.ServeTLS(ln, "", "")
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return err
