@@ -32,15 +32,15 @@ type RateLimit struct {
 type Server struct {
 	Addr string
 	// AdminAddr is the admin listener's address; empty turns it off.
-	AdminAddr         string
-	MaxConnections    int // open connections on the public listener
+	AdminAddr      string
+	MaxConnections int // open connections on the public listener
 	// TLSCert and TLSKey are PEM files; both set: the public listener
 	// speaks TLS (HTTP/2 and HTTP/1.1). TLSClientCA (PEM), when set, makes
 	// the handshake refuse clients without a certificate it signed.
 	TLSCert, TLSKey, TLSClientCA string
 	// OriginSecret, when set, is the value every request must carry in
 	// X-Origin-Secret (a CDN or Worker adds it), or get 403.
-	OriginSecret string
+	OriginSecret      string
 	ReadHeaderTimeout time.Duration
 	RequestTimeout    time.Duration
 	IdleTimeout       time.Duration

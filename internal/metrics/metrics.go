@@ -32,8 +32,6 @@ type Sources struct {
 	Connections func() server.ConnStats
 	// OriginHealth is the origin's health as /readyz sees it.
 	OriginHealth func() origin.HealthStats
-	// OriginHealth is the origin's health as /readyz sees it.
-	OriginHealth func() origin.HealthStats
 	// OriginSecretRefused counts requests refused for want of the origin
 	// secret.
 	OriginSecretRefused func() int64
