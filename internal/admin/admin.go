@@ -4,34 +4,55 @@ package admin
 
 import (
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/pprof"
+
+	"github.com/imgproxy-team/imgproxy/internal/urlsig"
 )
 
-// Purger removes every cached variant of an original, returning how many.
-type Purger func(objectKey string) int
+// PurgeResult is /purge's answer: the object key the request named, and how
+// many variants of it were removed from the caches (one in memory and on
+// disk counts once).
+type PurgeResult struct {
+	Key      string `json:"key"`
+	Variants int    `json:"variants"`
+}
+
+// Purger removes every cached variant of an original and returns how many
+// variants it removed; an error means some are still cached.
+type Purger func(objectKey string) (int, error)
 
 // Handler returns the admin routes: GET /metrics, POST /purge?key=<object
-// key>, and /debug/pprof/, behind a guard that refuses (403) requests from
-// web pages: listen is the configured address, whose host name the guard
-// accepts in Host besides IP addresses and localhost.
-func Handler(listen string, metrics http.Handler, purge Purger, log *slog.Logger) http.Handler {
+// key or image URL>, and /debug/pprof/, behind a guard that refuses (403)
+// requests from web pages: listen is the configured address, whose host
+// name the guard accepts in Host besides IP addresses and localhost. ring
+// tells which part of a signed URL's path is the object key (see
+// ObjectKey); nil takes the whole path.
+func Handler(listen string, metrics http.Handler, purge Purger, ring *urlsig.KeyRing, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", metrics)
 	mux.HandleFunc("POST /purge", func(w http.ResponseWriter, r *http.Request) {
-		key := r.URL.Query().Get("key")
-		if key == "" {
-			http.Error(w, "want ?key=<object key>", http.StatusBadRequest)
+		in := r.URL.Query().Get("key")
+		if in == "" {
+			http.Error(w, "want ?key=<object key or image URL>", http.StatusBadRequest)
 			return
 		}
-		n := purge(key)
+		key, err := ObjectKey(in, ring)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		n, err := purge(key)
+		if err != nil {
+			log.Error("purge incomplete", "key", key, "variants", n, "err", err)
+			http.Error(w, fmt.Sprintf("purge incomplete: %d variants removed, others still cached: %v", n, err), http.StatusInternalServerError)
+			return
+		}
 		log.Info("purged", "key", key, "variants", n)
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(struct {
-			Key    string `json:"key"`
-			Purged int    `json:"purged"`
-		}{key, n})
+		json.NewEncoder(w).Encode(PurgeResult{Key: key, Variants: n})
 	})
 	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)

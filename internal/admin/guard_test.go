@@ -82,8 +82,8 @@ func TestHandlerRefusesBrowsers(t *testing.T) {
 	}
 	var purged atomic.Int32
 	metrics := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "imgproxy_up 1\n") })
-	srv := &http.Server{Handler: Handler("127.0.0.1:0", metrics, func(string) int { purged.Add(1); return 1 },
-		slog.New(slog.DiscardHandler))}
+	srv := &http.Server{Handler: Handler("127.0.0.1:0", metrics, func(string) (int, error) { purged.Add(1); return 1, nil },
+		nil, slog.New(slog.DiscardHandler))}
 	go srv.Serve(ln)
 	defer srv.Close()
 	base := "http://" + ln.Addr().String()

@@ -181,17 +181,30 @@ func (c *Cache) remember(key params.Key, e *Entry) {
 }
 
 // Purge removes every variant of the original objectKey from both tiers
-// and returns how many were known.
-func (c *Cache) Purge(objectKey string) int {
+// and returns how many variants it removed: one that was in memory and on
+// disk counts once. An error means that some are still on disk.
+func (c *Cache) Purge(objectKey string) (int, error) {
 	c.purged.Add(objectKey, time.Now(), 1)
-	n := 0
+	variants := map[params.Key]bool{}
 	if c.mem != nil {
-		n += c.mem.RemoveFunc(func(_ params.Key, e *Entry) bool { return e.ObjectKey == objectKey })
+		c.mem.RemoveFunc(func(k params.Key, e *Entry) bool {
+			if e.ObjectKey != objectKey {
+				return false
+			}
+			variants[k] = true
+			return true
+		})
 	}
 	if c.disk != nil {
-		n += c.disk.Purge(objectKey)
+		keys, err := c.disk.Purge(objectKey)
+		if err != nil {
+			return len(variants), err
+		}
+		for _, k := range keys {
+			variants[k] = true
+		}
 	}
-	return n
+	return len(variants), nil
 }
 
 // Stats is a snapshot of the cache's counters.

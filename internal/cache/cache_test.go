@@ -185,3 +185,31 @@ func TestPurgeDuringFill(t *testing.T) {
 		t.Errorf("a fill after the purge is kept: tier %s", tier)
 	}
 }
+
+// Purge counts variants: one in memory and on disk is one, one only on
+// disk (from a previous run) is one too, another original's are none.
+func TestPurgeCountsVariants(t *testing.T) {
+	dir := t.TempDir()
+	d := openDisk(t, dir, 1<<20)
+	c := New(Config{MemorySize: 1 << 20, Disk: d, FillTimeout: time.Second})
+	for _, obj := range []string{"cat.jpg", "dog.jpg"} {
+		for _, w := range []string{"1", "2", "3"} {
+			fill := func(context.Context) (*Entry, error) {
+				return &Entry{Body: []byte(obj + w), ObjectKey: obj, Created: time.Now()}, nil
+			}
+			if _, _, err := c.Get(context.Background(), obj, key(obj+w), fill); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	d.Put(key("cat.jpg4"), &Entry{Body: []byte("x"), ObjectKey: "cat.jpg", Created: time.Now()})
+	if n, err := c.Purge("cat.jpg"); n != 4 || err != nil {
+		t.Errorf("purged %d variants (%v), want 4", n, err)
+	}
+	if n, err := c.Purge("cat.jpg"); n != 0 || err != nil {
+		t.Errorf("purged %d variants again (%v)", n, err)
+	}
+	if s := c.Stats(); s.Memory.Entries != 3 || s.Disk.Entries != 3 {
+		t.Errorf("dog's variants: %d in memory, %d on disk", s.Memory.Entries, s.Disk.Entries)
+	}
+}

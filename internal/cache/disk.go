@@ -11,8 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/peterbourgon/diskv/v3"
@@ -32,10 +32,12 @@ type DiskConfig struct {
 // directory per original (so purging an original removes its variants
 // together), written atomically through diskv's temp directory, checked on
 // every read, and kept under a byte budget by evicting the least recently
-// used. Disk trouble degrades it to a no-op that retries by itself; it never
-// fails a request.
+// used. Disk trouble, at start or later, degrades it to a tier that skips
+// writes and retries by itself; it never fails a request. A lock on the
+// directory keeps a second server out.
 type Disk struct {
 	dv      *diskv.Diskv
+	dir     string
 	entries string // Dir/entries
 	tmp     string // Dir/tmp, diskv's temp directory
 	index   *diskIndex
@@ -52,6 +54,10 @@ type Disk struct {
 	failing       atomic.Bool   // in a failure episode (logged once)
 	scanned       chan struct{}
 
+	lockMu sync.Mutex
+	lock   *os.File // the directory's lock file, held; nil when not (yet) taken
+	closed bool
+
 	hits, misses, corrupt, writeErrs, readErrs atomic.Int64
 }
 
@@ -59,29 +65,18 @@ type Disk struct {
 // full or read-only disk costs one failed write per pause, not per request.
 const degradedPause = 5 * time.Second
 
-// OpenDisk opens (creating if needed) the disk tier in cfg.Dir, removes temp
-// files a crash left behind, and starts rebuilding the index in the
-// background; until it is done, entries not yet indexed are still found.
-// It fails if the directory cannot be written.
+// OpenDisk opens (creating if needed) the disk tier in cfg.Dir, takes the
+// directory's lock, removes temp files a crash left behind, and starts
+// rebuilding the index in the background; until it is done, entries not yet
+// indexed are still found. It fails (ErrLocked) only when another server
+// holds the directory: a directory that cannot be written opens degraded,
+// serving what it can read and taking writes once it can.
 func OpenDisk(cfg DiskConfig) (*Disk, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
 	entries := filepath.Join(cfg.Dir, "entries")
 	tmp := filepath.Join(cfg.Dir, "tmp")
-	for _, dir := range []string{entries, tmp} {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("cache directory: %w", err)
-		}
-	}
-	// A temp file is an entry a crash interrupted: never complete, never
-	// renamed into place. Nothing else writes here.
-	if err := cleanDir(tmp); err != nil {
-		return nil, fmt.Errorf("cache directory: cleaning temp files: %w", err)
-	}
-	if err := probeWritable(tmp); err != nil {
-		return nil, fmt.Errorf("cache directory is not writable: %w", err)
-	}
 	d := &Disk{
 		dv: diskv.New(diskv.Options{
 			BasePath:          entries,
@@ -91,6 +86,7 @@ func OpenDisk(cfg DiskConfig) (*Disk, error) {
 			PathPerm:          0o755,
 			FilePerm:          0o644,
 		}),
+		dir:     cfg.Dir,
 		entries: entries,
 		tmp:     tmp,
 		index:   newDiskIndex(cfg.Size),
@@ -99,8 +95,89 @@ func OpenDisk(cfg DiskConfig) (*Disk, error) {
 		pause:   degradedPause,
 		scanned: make(chan struct{}),
 	}
+	if err := d.setUp(); err != nil {
+		if errors.Is(err, ErrLocked) {
+			return nil, err
+		}
+		d.degrade("disk cache: directory not usable at start", err)
+	}
 	go d.rebuild()
 	return d, nil
+}
+
+// setUp takes the lock and readies the directory for writes.
+func (d *Disk) setUp() error {
+	if err := d.holdLock(); err != nil {
+		return err
+	}
+	for _, dir := range []string{d.entries, d.tmp} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	// A temp file is an entry a crash interrupted: never complete, never
+	// renamed into place. Nothing else writes here: we hold the lock.
+	if err := cleanDir(d.tmp); err != nil {
+		return fmt.Errorf("cleaning temp files: %w", err)
+	}
+	return probeWritable(d.tmp)
+}
+
+// holdLock makes sure this tier holds the directory's lock before it
+// writes: taken at start, or later when the directory was unusable then, or
+// again when the directory was replaced under it (the lock it holds is then
+// on a file that is gone, and keeps nobody out).
+func (d *Disk) holdLock() error {
+	d.lockMu.Lock()
+	defer d.lockMu.Unlock()
+	if d.closed {
+		return errClosed
+	}
+	if d.lock != nil && sameFile(d.lock, filepath.Join(d.dir, lockName)) {
+		return nil
+	}
+	if d.lock != nil {
+		d.lock.Close()
+		d.lock = nil
+	}
+	if err := os.MkdirAll(d.dir, 0o755); err != nil {
+		return err
+	}
+	f, err := lockDir(d.dir)
+	if err != nil {
+		return err
+	}
+	d.lock = f
+	return nil
+}
+
+// Close releases the directory's lock, so that another server may take it;
+// the tier writes nothing after. A nil Disk closes as a no-op.
+func (d *Disk) Close() error {
+	if d == nil {
+		return nil
+	}
+	d.writeMu.Lock() // let a write in flight finish under the lock
+	defer d.writeMu.Unlock()
+	d.lockMu.Lock()
+	defer d.lockMu.Unlock()
+	d.closed = true
+	if d.lock == nil {
+		return nil
+	}
+	err := d.lock.Close()
+	d.lock = nil
+	return err
+}
+
+// degrade skips writes for the pause after a failure, logging only the
+// first failure of an episode.
+func (d *Disk) degrade(msg string, err error) {
+	d.writeErrs.Add(1)
+	d.degradedUntil.Store(time.Now().Add(d.pause).UnixNano())
+	if !d.failing.Swap(true) {
+		d.log.Error(msg+"; serving from memory and origin, retrying every "+d.pause.String(), "dir", d.dir, "err", err)
+	}
 }
 
 // diskKey names a variant on disk: the original's hash, a slash, the
@@ -159,7 +236,11 @@ func (d *Disk) get(objectKey string, key params.Key, borrow bool) (*Entry, bool)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			d.readErrs.Add(1)
-			d.log.Warn("disk cache: read failed", "key", objectKey, "err", err)
+			// A broken directory fails every read: the failure that
+			// degraded the tier was logged once, and that is enough.
+			if !d.failing.Load() {
+				d.log.Warn("disk cache: read failed", "key", objectKey, "err", err)
+			}
 		}
 		// The index entry stays: it may be a reservation for a write in
 		// flight, and dropping it would leave that file outside the budget.
@@ -230,14 +311,16 @@ func (d *Disk) Put(key params.Key, e *Entry) {
 	b := encodeEntry(e)
 	d.writeMu.Lock()
 	defer d.writeMu.Unlock()
+	if err := d.holdLock(); err != nil {
+		if !errors.Is(err, errClosed) {
+			d.degrade("disk cache: cannot lock the directory", err)
+		}
+		return
+	}
 	d.eraseAll(d.index.reserve(k, int64(len(b))))
 	if err := d.dv.Write(k, b); err != nil {
 		d.index.remove(k)
-		d.writeErrs.Add(1)
-		d.degradedUntil.Store(time.Now().Add(d.pause).UnixNano())
-		if !d.failing.Swap(true) {
-			d.log.Error("disk cache: write failed; serving from memory and origin, retrying every "+d.pause.String(), "err", err)
-		}
+		d.degrade("disk cache: write failed", err)
 		return
 	}
 	if d.failing.Swap(false) {
@@ -245,16 +328,31 @@ func (d *Disk) Put(key params.Key, e *Entry) {
 	}
 }
 
-// Purge removes every variant of an original and returns how many the
-// index knew of.
-func (d *Disk) Purge(objectKey string) int {
+// Purge removes every variant of an original and returns the keys of the
+// variants whose files it removed, indexed or not. An error means some
+// files are still there, and would still be served.
+func (d *Disk) Purge(objectKey string) ([]params.Key, error) {
 	dir := objectDir(objectKey)
+	path := filepath.Join(d.entries, dir[:2], dir)
 	d.writeMu.Lock()
 	defer d.writeMu.Unlock()
-	removed := d.index.removeMatching(func(k string) bool { return k[:32] == dir })
+	d.index.removeMatching(func(k string) bool { return k[:32] == dir })
+	ents, err := os.ReadDir(path)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		return nil, nil // nothing there, or no directory at all (degraded)
+	}
+	var keys []params.Key
+	for _, e := range ents {
+		var k params.Key
+		if n, herr := hex.Decode(k[:], []byte(e.Name())); herr == nil && n == len(k) {
+			keys = append(keys, k)
+		}
+	}
 	// The whole directory: it also holds entries not indexed yet.
-	os.RemoveAll(filepath.Join(d.entries, dir[:2], dir))
-	return len(removed)
+	if rerr := os.RemoveAll(path); rerr != nil {
+		return nil, fmt.Errorf("disk cache: removing the variants of %q: %w", objectKey, rerr)
+	}
+	return keys, nil
 }
 
 func (d *Disk) erase(k string) {
@@ -273,15 +371,45 @@ func (d *Disk) eraseAll(keys []string) {
 }
 
 // Writable reports whether the cache directory takes writes right now (for
-// /readyz). A nil Disk, no disk tier, is always writable.
+// /readyz), taking the directory's lock if the tier does not hold it yet.
+// Its error says why not without naming the directory, for a public
+// answer. When the directory is usable again after a failure, the next
+// write is tried at once rather than after the pause, so a server that
+// readiness probes keep out of rotation, and so gets no writes, recovers. A
+// nil Disk, no disk tier, is always writable.
 func (d *Disk) Writable() error {
 	if d == nil {
 		return nil
 	}
-	if err := os.MkdirAll(d.tmp, 0o755); err != nil {
-		return err
+	err := d.holdLock()
+	if err == nil {
+		err = os.MkdirAll(d.tmp, 0o755)
 	}
-	return probeWritable(d.tmp)
+	if err == nil {
+		err = probeWritable(d.tmp)
+	}
+	if err != nil {
+		return fmt.Errorf("disk cache degraded: %s", publicReason(err))
+	}
+	if d.failing.Load() {
+		d.degradedUntil.Store(0)
+	}
+	return nil
+}
+
+// publicReason says why the directory is unusable without its path.
+func publicReason(err error) string {
+	var le *lockedError
+	var pe *fs.PathError
+	switch {
+	case errors.As(err, &le):
+		return "another server (" + le.holder() + ") holds the cache directory"
+	case errors.Is(err, errClosed):
+		return err.Error()
+	case errors.As(err, &pe):
+		return "cache directory not writable: " + pe.Err.Error()
+	}
+	return "cache directory not writable"
 }
 
 // WaitScanned blocks until the start-up index rebuild is done.

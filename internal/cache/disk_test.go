@@ -2,11 +2,13 @@ package cache
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -22,6 +24,7 @@ func openDisk(t *testing.T, dir string, size int64) *Disk {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { d.Close() })
 	d.WaitScanned()
 	return d
 }
@@ -45,11 +48,12 @@ func put(d *Disk, obj string, n, size int) *Entry {
 	return e
 }
 
-// dirBytes sums the sizes of entry and temp files under dir.
+// dirBytes sums the sizes of entry and temp files under dir (not the lock
+// file's few bytes).
 func dirBytes(dir string) int64 {
 	var n int64
 	filepath.WalkDir(dir, func(_ string, de fs.DirEntry, err error) error {
-		if err == nil && !de.IsDir() {
+		if err == nil && !de.IsDir() && de.Name() != lockName {
 			if info, err := de.Info(); err == nil {
 				n += info.Size()
 			}
@@ -238,6 +242,7 @@ func TestDiskRestart(t *testing.T) {
 	}
 	leftover := filepath.Join(dir, "tmp", "123456")
 	os.WriteFile(leftover, []byte("half an entry"), 0o644)
+	d.Close()
 
 	// Found by key before the rebuild is done, and after.
 	d2, err := OpenDisk(DiskConfig{Dir: dir, Size: 1 << 20, Logger: slog.New(slog.DiscardHandler)})
@@ -255,6 +260,7 @@ func TestDiskRestart(t *testing.T) {
 		t.Error("leftover temp file not removed")
 	}
 	// A smaller budget on restart evicts down to it, oldest first.
+	d2.Close()
 	d3 := openDisk(t, dir, 10_000)
 	if s := d3.Stats(); s.Used > 10_000 || s.Entries == 0 {
 		t.Errorf("smaller budget: %+v", s)
@@ -271,8 +277,13 @@ func TestDiskPurge(t *testing.T) {
 		put(d, "a/cat.jpg", i, 100)
 		put(d, "a/dog.jpg", i, 100)
 	}
-	if n := d.Purge("a/cat.jpg"); n != 5 {
-		t.Errorf("purged %d", n)
+	// Two more from a previous run, not indexed yet: removed and counted.
+	d.Close()
+	d = openDisk(t, dir, 1<<20)
+	d.index.removeMatching(func(string) bool { return true })
+	put(d, "a/cat.jpg", 5, 100)
+	if keys, err := d.Purge("a/cat.jpg"); err != nil || len(keys) != 6 {
+		t.Errorf("purged %d variants (%v), want 6", len(keys), err)
 	}
 	for i := 0; i < 5; i++ {
 		if _, ok := d.Get("a/cat.jpg", variant("a/cat.jpg", i)); ok {
@@ -346,10 +357,161 @@ func TestDiskFault(t *testing.T) {
 	}
 }
 
+// A cache directory that cannot be written at start opens the tier
+// degraded rather than failing: reads of what is there go on, writes are
+// skipped, Writable says why (without the path), and the tier writes again
+// once the directory can be written, with no restart. Root ignores
+// permissions: the directory is made unwritable by a file standing where it
+// should be, or by the immutable attribute where chattr is allowed.
 func TestOpenDiskUnwritable(t *testing.T) {
-	f := filepath.Join(t.TempDir(), "file")
-	os.WriteFile(f, nil, 0o644)
-	if _, err := OpenDisk(DiskConfig{Dir: f, Size: 1}); err == nil {
-		t.Error("opened a cache directory that is a file")
+	for _, c := range []struct {
+		name          string
+		breakDir, fix func(t *testing.T, dir string)
+	}{
+		{"a file where the directory should be",
+			func(t *testing.T, dir string) { os.WriteFile(dir, []byte("not a directory"), 0o644) },
+			func(t *testing.T, dir string) { os.Remove(dir) }},
+		{"immutable directory",
+			func(t *testing.T, dir string) {
+				os.Mkdir(dir, 0o755)
+				if out, err := exec.Command("chattr", "+i", dir).CombinedOutput(); err != nil {
+					t.Skipf("chattr +i: %v %s", err, out)
+				}
+				t.Cleanup(func() { exec.Command("chattr", "-i", dir).Run() })
+			},
+			func(t *testing.T, dir string) { exec.Command("chattr", "-i", dir).Run() }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "cache")
+			c.breakDir(t, dir)
+			var logs syncBuffer
+			d, err := OpenDisk(DiskConfig{Dir: dir, Size: 1 << 20, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+			if err != nil {
+				t.Fatalf("an unwritable directory failed the start: %v", err)
+			}
+			defer d.Close()
+			d.WaitScanned()
+			err = d.Writable()
+			if err == nil || !strings.HasPrefix(err.Error(), "disk cache degraded: cache directory not writable") ||
+				strings.Contains(err.Error(), dir) {
+				t.Errorf("Writable: %v", err)
+			}
+			if s := d.Stats(); !s.Degraded {
+				t.Errorf("not degraded: %+v", s)
+			}
+			for i := 0; i < 3; i++ {
+				put(d, "a.jpg", i, 100)
+			}
+			if _, ok := d.Get("a.jpg", variant("a.jpg", 0)); ok {
+				t.Error("served an entry an unwritable directory cannot hold")
+			}
+			if n := strings.Count(logs.String(), "level=ERROR"); n != 1 || !strings.Contains(logs.String(), "not usable at start") {
+				t.Errorf("logged %d errors:\n%s", n, logs.String())
+			}
+
+			c.fix(t, dir)
+			// A readiness probe finds it usable: the next write goes ahead
+			// without waiting out the pause.
+			if err := d.Writable(); err != nil {
+				t.Fatalf("Writable after the fix: %v", err)
+			}
+			put(d, "a.jpg", 1, 100)
+			if _, ok := d.Get("a.jpg", variant("a.jpg", 1)); !ok {
+				t.Error("did not write once the directory was usable")
+			}
+			if s := d.Stats(); s.Degraded || s.Entries != 1 {
+				t.Errorf("after recovery: %+v", s)
+			}
+			// And it holds the directory now.
+			if _, err := OpenDisk(DiskConfig{Dir: dir, Size: 1, Logger: slog.New(slog.DiscardHandler)}); !errors.Is(err, ErrLocked) {
+				t.Errorf("a second tier on the recovered directory: %v", err)
+			}
+		})
 	}
+}
+
+// A read-only directory that already holds a cache serves its entries, and
+// still keeps a second server out: the lock needs no write access.
+func TestOpenDiskReadOnlyServes(t *testing.T) {
+	dir := t.TempDir()
+	d := openDisk(t, dir, 1<<20)
+	put(d, "a.jpg", 1, 100)
+	d.Close()
+	// Immutable: nothing can be created or removed in it, its tmp or
+	// entries, as on a read-only mount.
+	var args []string
+	filepath.WalkDir(dir, func(p string, de fs.DirEntry, err error) error {
+		if err == nil && de.IsDir() {
+			args = append(args, p)
+		}
+		return nil
+	})
+	if out, err := exec.Command("chattr", append([]string{"+i"}, args...)...).CombinedOutput(); err != nil {
+		t.Skipf("chattr +i: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("chattr", append([]string{"-i"}, args...)...).Run() })
+
+	d = openDisk(t, dir, 1<<20)
+	if err := d.Writable(); err == nil {
+		t.Error("an immutable directory reported writable")
+	}
+	if s := d.Stats(); !s.Degraded || s.Entries != 1 {
+		t.Errorf("read-only tier: %+v", s)
+	}
+	if _, ok := d.Get("a.jpg", variant("a.jpg", 1)); !ok {
+		t.Error("entry in a read-only directory not served")
+	}
+	// A purge that cannot remove the files says so: they would be served.
+	if keys, err := d.Purge("a.jpg"); err == nil {
+		t.Errorf("purge in a read-only directory: %d variants, no error", len(keys))
+	}
+	if _, err := OpenDisk(DiskConfig{Dir: dir, Size: 1, Logger: slog.New(slog.DiscardHandler)}); !errors.Is(err, ErrLocked) {
+		t.Errorf("a second tier on a read-only directory: %v", err)
+	}
+}
+
+// One tier per directory: the second is refused with the holder's pid, and
+// can open it once the first is closed. A directory replaced under a
+// running tier is locked again before it is written.
+func TestDiskLock(t *testing.T) {
+	dir := t.TempDir()
+	d := openDisk(t, dir, 1<<20)
+	_, err := OpenDisk(DiskConfig{Dir: dir, Size: 1 << 20, Logger: slog.New(slog.DiscardHandler)})
+	if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), fmt.Sprintf("pid %d", os.Getpid())) ||
+		!strings.Contains(err.Error(), dir) {
+		t.Fatalf("second tier on one directory: %v", err)
+	}
+	d.Close()
+	put(d, "a.jpg", 1, 100)
+	if len(entryFiles(t, dir)) != 0 {
+		t.Error("a closed tier wrote")
+	}
+	d = openDisk(t, dir, 1<<20)
+
+	os.RemoveAll(dir)
+	put(d, "a.jpg", 2, 100)
+	if len(entryFiles(t, dir)) != 1 {
+		t.Fatal("not written to the new directory")
+	}
+	if _, err := OpenDisk(DiskConfig{Dir: dir, Size: 1, Logger: slog.New(slog.DiscardHandler)}); !errors.Is(err, ErrLocked) {
+		t.Errorf("a second tier on the replaced directory: %v", err)
+	}
+}
+
+// syncBuffer is a log destination written from the rebuild's goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -1,6 +1,8 @@
 package cache
 
 import (
+	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -20,23 +22,28 @@ type Usage struct {
 	Corrupt            int // with verify only
 }
 
-// Scan reads a cache directory without changing it. With verify, every
-// entry is read and checked.
+// ErrNotCache is Scan's error for a directory that is not a cache
+// directory: one without the entries directory a server makes in it.
+var ErrNotCache = errors.New("not a cache directory")
+
+// Scan reads a cache directory without changing it, and without its lock:
+// it works while a server runs on it. With verify, every entry is read and
+// checked.
 func Scan(dir string, verify bool) (Usage, error) {
 	var u Usage
 	if _, err := os.Stat(dir); err != nil {
 		return u, err
 	}
+	entries := filepath.Join(dir, "entries")
+	if st, err := os.Stat(entries); err != nil || !st.IsDir() {
+		return u, fmt.Errorf("%w: %s has no entries directory (a server makes one when it starts on it)", ErrNotCache, dir)
+	}
 	if ents, err := os.ReadDir(filepath.Join(dir, "tmp")); err == nil {
 		u.TempFiles = len(ents)
 	}
 	originals := map[string]bool{}
-	entries := filepath.Join(dir, "entries")
 	err := filepath.WalkDir(entries, func(path string, de fs.DirEntry, err error) error {
 		if err != nil {
-			if path == entries && os.IsNotExist(err) {
-				return fs.SkipDir
-			}
 			return err
 		}
 		if de.IsDir() {
