@@ -52,9 +52,6 @@ func (c *Config) fields() []field {
 		{"origin.check", "fail", oneOf(&c.Origin.Check, "fail", "warn", "off")},
 		{"origin.unready_failures", "5", integer(&c.Origin.UnreadyFailures, 0, 1000)},
 		{"origin.unready_window", "30s", duration(&c.Origin.UnreadyWindow)},
-		{"origin.check", "fail", oneOf(&c.Origin.Check, "fail", "warn", "off")},
-		{"origin.unready_failures", "5", integer(&c.Origin.UnreadyFailures, 0, 1000)},
-		{"origin.unready_window", "30s", duration(&c.Origin.UnreadyWindow)},
 
 		{"cache.memory.size", "256MiB", size(&c.Cache.MemorySize, 0)},
 		{"cache.memory.max_entry_fraction", "0.1", fraction(&c.Cache.MaxEntryFraction)},

@@ -55,11 +55,6 @@ func (m *Metrics) registerSources(src Sources) {
 		gauge("imgproxy_origin_failing", "1 while the origin counts as failing and /readyz answers 503 for it.", nil, func() float64 { return b2f(h().Failing) })
 		gauge("imgproxy_origin_consecutive_failures", "Origin fetches in a row that failed or timed out.", nil, func() float64 { return float64(h().Streak) })
 	}
-	if src.OriginHealth != nil {
-		h := src.OriginHealth
-		gauge("imgproxy_origin_failing", "1 while the origin counts as failing and /readyz answers 503 for it.", nil, func() float64 { return b2f(h().Failing) })
-		gauge("imgproxy_origin_consecutive_failures", "Origin fetches in a row that failed or timed out.", nil, func() float64 { return float64(h().Streak) })
-	}
 	if src.Connections != nil {
 		c := src.Connections
 		gauge("imgproxy_connections_open", "Open connections to the public listener.", nil, func() float64 { return float64(c().Open) })
