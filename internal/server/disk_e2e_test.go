@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -106,6 +107,7 @@ func TestCorruptEntriesRefilled(t *testing.T) {
 				t.Errorf("corrupt count %d", s.Corrupt)
 			}
 			// Rewritten whole: a third server reads it from disk.
+			b.close()
 			c := newStack(t, func(o *stackOptions) { o.diskDir, o.s3 = dir, &bucket })
 			if r := c.get(u); r.header.Get("X-Cache") != "disk" || c.gets() != 0 {
 				t.Errorf("after refill: X-Cache %q", r.header.Get("X-Cache"))
@@ -115,7 +117,8 @@ func TestCorruptEntriesRefilled(t *testing.T) {
 }
 
 // Purge through the admin listener removes every variant of one original
-// from both tiers, and none of another's.
+// from both tiers, and none of another's; it reads the key from a signed
+// URL, counts each variant once, and refuses an invalid key.
 func TestPurge(t *testing.T) {
 	dir := t.TempDir()
 	s := newStack(t, func(o *stackOptions) { o.diskDir = dir })
@@ -131,21 +134,30 @@ func TestPurge(t *testing.T) {
 			t.Fatal(r.status)
 		}
 	}
-	adm := httptest.NewServer(admin.Handler("127.0.0.1:0", http.NotFoundHandler(), func(key string) int {
+	adm := httptest.NewServer(admin.Handler("127.0.0.1:0", http.NotFoundHandler(), func(key string) (int, error) {
 		s.shared.Forget(key)
 		return s.cache.Purge(key)
-	}, slog.New(slog.DiscardHandler)))
+	}, s.signer.Ring, slog.New(slog.DiscardHandler)))
 	defer adm.Close()
-	res, err := http.Post(adm.URL+"/purge?key=cat.jpg", "", nil)
-	if err != nil {
-		t.Fatal(err)
+	purge := func(key string) (int, admin.PurgeResult) {
+		res, err := http.Post(adm.URL+"/purge?key="+url.QueryEscape(key), "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var out admin.PurgeResult
+		json.NewDecoder(res.Body).Decode(&out)
+		return res.StatusCode, out
 	}
-	var out struct{ Purged int }
-	json.NewDecoder(res.Body).Decode(&out)
-	res.Body.Close()
-	// Three variants in memory and the same three on disk.
-	if res.StatusCode != 200 || out.Purged != 6 {
-		t.Errorf("purge: %d, purged %d", res.StatusCode, out.Purged)
+	for _, bad := range []string{"/bad//key", "cat.jpg/..", "https://img.example.com/"} {
+		if code, _ := purge(bad); code != 400 {
+			t.Errorf("purge %q: %d", bad, code)
+		}
+	}
+	// Three variants, each in memory and on disk, pasted as a CDN URL
+	// with a route before the key.
+	if code, out := purge("https://img.example.com/images" + cat[1]); code != 200 || out != (admin.PurgeResult{Key: "cat.jpg", Variants: 3}) {
+		t.Errorf("purge: %d, %+v", code, out)
 	}
 	if len(entryFiles(t, dir)) != 3 {
 		t.Errorf("%d entry files left, want dog's 3", len(entryFiles(t, dir)))

@@ -140,6 +140,7 @@ func TestOldCacheEntriesNotServed(t *testing.T) {
 		t.Fatal(err)
 	}
 	disk.Put(oldKey, &cache.Entry{ContentType: "image/webp", Body: leaky, ObjectKey: "photo.jpg", Created: time.Now()})
+	disk.Close() // the server below takes the directory's lock
 	if files, _ := filepath.Glob(filepath.Join(cacheDir, "entries", "*", "*", "*")); len(files) != 1 {
 		t.Fatalf("%d old entries written", len(files))
 	}

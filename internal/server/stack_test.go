@@ -99,6 +99,7 @@ func newStack(t *testing.T, mod func(*stackOptions)) *stack {
 			Logger: slog.New(slog.NewTextHandler(logs, nil))}); err != nil {
 			t.Fatal(err)
 		}
+		t.Cleanup(func() { disk.Close() })
 	}
 	c := cache.New(cache.Config{MemorySize: o.memory, MaxEntryFraction: 0.5, FillTimeout: o.requestTO, Disk: disk})
 	shared := origin.NewShared(src, o.originals, time.Minute)
@@ -115,7 +116,8 @@ func newStack(t *testing.T, mod func(*stackOptions)) *stack {
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
 	return &stack{t: t, url: ts.URL, s3: bucket, dir: o.dir, gets: gets, tr: tr, cache: c, disk: disk, shared: shared,
-		signer: &sign.Signer{Ring: ring, Limits: params.DefaultLimits}, logs: logs, close: ts.Close}
+		signer: &sign.Signer{Ring: ring, Limits: params.DefaultLimits}, logs: logs,
+		close: func() { ts.Close(); disk.Close() }} // a restarted server takes the directory's lock
 }
 
 // s3Origin is the S3 origin of a stack: a bucket on versitygw, reached
