@@ -39,6 +39,7 @@ type plan struct {
 	format  params.Format
 	quality int
 	effort  int
+	toSRGB  bool
 }
 
 // minSharpen is the smallest sigma libvips 8.14's sharpen has an effect at.
@@ -48,6 +49,7 @@ const minSharpen = 0.5
 type source struct {
 	width, height int // after EXIF orientation
 	hasAlpha      bool
+	toSRGB        bool // an embedded profile or CMYK: convert to sRGB
 	jpeg          bool // libjpeg can shrink it while decoding
 }
 
@@ -67,7 +69,7 @@ func (p *plan) outSize() (int, int) {
 // makePlan computes the plan for src and o, writing format f (resolved: not
 // FormatDefault). lim bounds the output and the resized intermediate.
 func makePlan(src source, o *params.Options, f params.Format, enc Encoding, lim Limits) (plan, error) {
-	p := plan{rotate: o.Rotate, flipH: o.FlipH, flipV: o.FlipV, blur: o.Blur, sharpen: o.Sharpen, format: f}
+	p := plan{rotate: o.Rotate, flipH: o.FlipH, flipV: o.FlipV, blur: o.Blur, sharpen: o.Sharpen, format: f, toSRGB: src.toSRGB}
 	if p.sharpen > 0 {
 		// libvips' sharpen changes nothing below this sigma; the contract
 		// allows 0.3, and a URL that asks for sharpening gets some.

@@ -36,7 +36,7 @@ const char *ip_error(void) { return vips_error_buffer(); }
 void ip_error_clear(void) { vips_error_clear(); }
 
 int ip_header(const void *buf, size_t len, int *width, int *height,
-	int *orientation_swap, int *has_alpha, int *pages) {
+	int *orientation_swap, int *has_alpha, int *pages, int *needs_icc) {
 	// Header only: libvips decodes pixels lazily, and nothing asks for them.
 	VipsImage *im = vips_image_new_from_buffer(buf, len, "", NULL);
 	if (!im) return -1;
@@ -45,6 +45,8 @@ int ip_header(const void *buf, size_t len, int *width, int *height,
 	*orientation_swap = vips_image_get_orientation_swap(im);
 	*has_alpha = vips_image_hasalpha(im);
 	*pages = vips_image_get_n_pages(im);
+	*needs_icc = vips_image_get_typeof(im, VIPS_META_ICC_NAME) != 0 ||
+		vips_image_get_interpretation(im) == VIPS_INTERPRETATION_CMYK;
 	g_object_unref(im);
 	return 0;
 }
@@ -219,8 +221,8 @@ static void on_eval(VipsImage *image, VipsProgress *progress, int *stop) {
 		vips_image_set_kill(image, TRUE);
 }
 
-// thumbnail: shrink-on-load, EXIF auto-orientation, colour management of
-// embedded profiles, all in one pass. "force": Go computed the exact size
+// thumbnail: shrink-on-load, EXIF auto-orientation, conversion of embedded
+// profiles to sRGB, all in one pass. "force": Go computed the exact size
 // for every fit mode. fail_on=truncated: refuse damage the decoders notice
 // themselves.
 static int thumbnail(const void *buf, size_t len, const ip_plan *p, VipsImage **out) {
@@ -241,10 +243,16 @@ static int thumbnail(const void *buf, size_t len, const ip_plan *p, VipsImage **
 	// smart: cover the box and crop by attention, in thumbnail's own pass.
 	VipsInteresting crop = p->crop == 2 ? VIPS_INTERESTING_ATTENTION : VIPS_INTERESTING_NONE;
 	VipsSize size = p->crop == 2 ? VIPS_SIZE_BOTH : VIPS_SIZE_FORCE;
+	// An embedded profile (Display P3 from a phone, Adobe RGB) or CMYK:
+	// convert to sRGB, which needs no profile once the metadata is gone.
+	// Without one the pixels are taken as sRGB already, and the transform
+	// would only cost time.
+	const char *export = p->to_srgb ? "srgb" : NULL;
 	int rc = src ? vips_thumbnail_image(src, out, p->thumb_w, "height", p->thumb_h,
-			"crop", crop, "size", size, NULL) :
+			"crop", crop, "size", size, "export_profile", export, NULL) :
 		vips_thumbnail_buffer((void *) buf, len, out, p->thumb_w, "height", p->thumb_h,
-			"crop", crop, "size", size, "option_string", "fail_on=truncated", NULL);
+			"crop", crop, "size", size, "export_profile", export,
+			"option_string", "fail_on=truncated", NULL);
 	if (src) g_object_unref(src); // *out holds its own reference
 	return rc;
 }

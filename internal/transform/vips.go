@@ -60,15 +60,15 @@ func withVipsThread(f func()) {
 
 // readHeader reads dimensions and alpha from src without decoding pixels.
 func readHeader(src []byte) (source, error) {
-	var w, h, swap, alpha, pages C.int
+	var w, h, swap, alpha, pages, icc C.int
 	var rc C.int
 	withVipsThread(func() {
-		rc = C.ip_header(unsafe.Pointer(&src[0]), C.size_t(len(src)), &w, &h, &swap, &alpha, &pages)
+		rc = C.ip_header(unsafe.Pointer(&src[0]), C.size_t(len(src)), &w, &h, &swap, &alpha, &pages, &icc)
 	})
 	if rc != 0 {
 		return source{}, errors.New(vipsError())
 	}
-	s := source{width: int(w), height: int(h), hasAlpha: alpha != 0}
+	s := source{width: int(w), height: int(h), hasAlpha: alpha != 0, toSRGB: icc != 0}
 	if swap != 0 {
 		s.width, s.height = s.height, s.width
 	}
@@ -89,7 +89,7 @@ func render(ctx context.Context, src []byte, p *plan) ([]byte, error) {
 		flatten: cbool(p.flatten),
 		blur:    C.double(p.blur), sharpen: C.double(p.sharpen),
 		format:  C.int(cFormat[p.format]),
-		quality: C.int(p.quality), effort: C.int(p.effort),
+		quality: C.int(p.quality), effort: C.int(p.effort), to_srgb: cbool(p.toSRGB),
 	}
 	cp.bg = [4]C.double{C.double(p.bg.R), C.double(p.bg.G), C.double(p.bg.B), C.double(p.bg.A)}
 

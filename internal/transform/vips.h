@@ -17,6 +17,7 @@ typedef struct {
 	double blur, sharpen;     // sigmas; 0 is off
 	int format;               // ip_format
 	int quality, effort;
+	int to_srgb;              // 1: convert from the embedded profile (or CMYK) to sRGB
 } ip_plan;
 
 enum ip_format { IP_JPEG = 1, IP_PNG, IP_WEBP, IP_AVIF, IP_GIF };
@@ -24,7 +25,7 @@ enum ip_format { IP_JPEG = 1, IP_PNG, IP_WEBP, IP_AVIF, IP_GIF };
 int ip_init(void);
 void ip_allow_svg(void);
 int ip_header(const void *buf, size_t len, int *width, int *height,
-	int *orientation_swap, int *has_alpha, int *pages);
+	int *orientation_swap, int *has_alpha, int *pages, int *needs_icc);
 int ip_run(const void *buf, size_t len, const ip_plan *plan, int *stop,
 	void **out, size_t *out_len);
 const char *ip_error(void);
