@@ -28,7 +28,9 @@ type app struct {
 // close releases the cache directory's lock, for the next server.
 func (a *app) close() { a.disk.Close() }
 
-func newApp(cfg *config.Config, ring *urlsig.KeyRing, src origin.Origin, log *slog.Logger) (*app, error) {
+// src is the origin wrapped in the health tracking behind /readyz
+// (checkOrigin).
+func newApp(cfg *config.Config, ring *urlsig.KeyRing, src *origin.Health, log *slog.Logger) (*app, error) {
 	var m *metrics.Metrics // set below; the transformer reports into it
 	tr, err := transform.New(transform.Config{
 		Workers:      cfg.Transform.Workers,
@@ -72,11 +74,12 @@ func newApp(cfg *config.Config, ring *urlsig.KeyRing, src origin.Origin, log *sl
 	var shared *origin.Shared       // counts fetches into m, which reads its stats
 	var secret *server.OriginSecret // set below when server.origin_secret is
 	m = metrics.New(metrics.Sources{
-		Cache:       c.Stats,
-		Transform:   tr.Stats,
-		Originals:   func() origin.SharedStats { return shared.Stats() },
-		Libvips:     transform.LibvipsMemory,
-		Connections: conns.Stats,
+		Cache:        c.Stats,
+		Transform:    tr.Stats,
+		Originals:    func() origin.SharedStats { return shared.Stats() },
+		Libvips:      transform.LibvipsMemory,
+		Connections:  conns.Stats,
+		OriginHealth: src.Stats,
 		OriginSecretRefused: func() int64 {
 			if secret == nil {
 				return 0
@@ -103,6 +106,8 @@ func newApp(cfg *config.Config, ring *urlsig.KeyRing, src origin.Origin, log *sl
 		Timeout:      cfg.Server.RequestTimeout,
 		Logger:       log,
 		Ready:        disk.Writable,
+		ReadyChecks:  []server.ReadyCheck{{Name: "origin failing", Err: src.Err}},
+		MaxAge:       cfg.Cache.MaxAge,
 		Observe:      m.ObserveRequest,
 		Limiter:      limiter,
 		// A refused original is remembered as long as a fetched one is

@@ -1,15 +1,20 @@
 package cli
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/imgproxy-team/imgproxy/internal/config"
 	"github.com/imgproxy-team/imgproxy/internal/devimages"
+	"github.com/imgproxy-team/imgproxy/internal/origin"
 	"github.com/imgproxy-team/imgproxy/internal/sign"
 	"github.com/imgproxy-team/imgproxy/internal/urlsig"
 )
@@ -64,11 +69,18 @@ func newDevWorkspace(cfg *config.Config, out io.Writer) (*devWorkspace, error) {
 func (ws *devWorkspace) remove() { os.RemoveAll(ws.dir) }
 
 // printExamples prints URLs that work right now: the original, a resized
-// WebP, and <picture> markup.
-func printExamples(w io.Writer, s *sign.Signer, ws *devWorkspace) {
-	key := "photos/cat.jpg" // a placeholder when the configured origin is real
+// WebP, and <picture> markup, for a sample image or, with the user's own
+// origin, for an image listed from it (a made-up key would be a 404).
+func printExamples(ctx context.Context, w io.Writer, s *sign.Signer, ws *devWorkspace, src origin.Origin) {
+	var key string
 	if ws != nil && len(ws.samples) > 0 {
 		key = ws.samples[len(ws.samples)-1]
+	} else {
+		var why string
+		if key, why = exampleKey(ctx, s, src); key == "" {
+			fmt.Fprintf(w, "\nno example URLs: %s; mint one with: imgproxy sign KEY -w 400 --fm webp\n", why)
+			return
+		}
 	}
 	plain, _ := s.URL(key, nil)
 	webp, _ := s.URL(key, []urlsig.Param{{Name: "fm", Value: "webp"}, {Name: "w", Value: "400"}})
@@ -78,4 +90,34 @@ func printExamples(w io.Writer, s *sign.Signer, ws *devWorkspace) {
 	if ws != nil && ws.keyFile != "" {
 		fmt.Fprintf(w, "mint more for this run: imgproxy sign --key-file %s --base-url %s KEY -w 400 --fm webp\n", ws.keyFile, s.BaseURL)
 	}
+}
+
+// exampleListing is how many keys of the user's origin are looked at for
+// an example image: one listing request.
+const exampleListing = 100
+
+// exampleKey picks an image from the first keys the origin lists, by its
+// extension; "" and the reason when there is none.
+func exampleKey(ctx context.Context, s *sign.Signer, src origin.Origin) (key, why string) {
+	l, ok := src.(origin.Lister)
+	if !ok {
+		return "", "the origin cannot be listed"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	keys, err := l.List(ctx, exampleListing)
+	if err != nil {
+		return "", fmt.Sprintf("listing the origin failed (%v)", err)
+	}
+	for _, k := range keys {
+		if _, err := s.URL(k, nil); err == nil && imageExtensions[strings.ToLower(path.Ext(k))] {
+			return k, ""
+		}
+	}
+	return "", fmt.Sprintf("no image among the first %d objects of the origin", len(keys))
+}
+
+// imageExtensions are the names of the formats the server reads.
+var imageExtensions = map[string]bool{
+	".jpg": true, ".jpeg": true, ".png": true, ".gif": true, ".webp": true, ".avif": true, ".tif": true, ".tiff": true,
 }

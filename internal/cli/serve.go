@@ -94,7 +94,11 @@ func runServe(cmd *cobra.Command, _ []string) error {
 		return err
 	}
 	defer closeOrigin()
-	a, err := newApp(cfg, ring, src, log)
+	health, err := checkOrigin(ctx, cfg, src, log)
+	if err != nil {
+		return err
+	}
+	a, err := newApp(cfg, ring, health, log)
 	if err != nil {
 		return err
 	}
@@ -132,7 +136,7 @@ func runServe(cmd *cobra.Command, _ []string) error {
 	}
 	fmt.Fprintf(out, "listening on %s (%s)\n", base, adminNote)
 	if dev {
-		printExamples(out, &sign.Signer{Ring: ring, BaseURL: base, Limits: params.Limits{MaxOutputDim: cfg.Transform.MaxOutputDim}}, ws)
+		printExamples(ctx, out, &sign.Signer{Ring: ring, BaseURL: base, Limits: params.Limits{MaxOutputDim: cfg.Transform.MaxOutputDim}}, ws, src)
 	}
 	log.Info("serving", "addr", ln.Addr().String(), "admin", strings.TrimPrefix(adminNote, "admin "),
 		"max_connections", cfg.Server.MaxConnections,
