@@ -100,19 +100,21 @@ func newApp(cfg *config.Config, ring *urlsig.KeyRing, src *origin.Health, log *s
 		}
 	}
 	public := server.New(server.Config{
-		Ring:         ring,
-		Limits:       params.Limits{MaxOutputDim: cfg.Transform.MaxOutputDim},
-		CacheControl: cfg.HTTP.CacheControl,
-		Timeout:      cfg.Server.RequestTimeout,
-		Logger:       log,
-		Ready:        disk.Writable,
-		ReadyChecks:  []server.ReadyCheck{{Name: "origin failing", Err: src.Err}},
-		MaxAge:       cfg.Cache.MaxAge,
-		Observe:      m.ObserveRequest,
-		Limiter:      limiter,
+		Ring:                    ring,
+		Limits:                  params.Limits{MaxOutputDim: cfg.Transform.MaxOutputDim},
+		CacheControl:            cfg.HTTP.CacheControl,
+		CacheControlUnversioned: cfg.HTTP.CacheControlUnversioned,
+		Timeout:                 cfg.Server.RequestTimeout,
+		Logger:                  log,
+		Ready:                   disk.Writable,
+		ReadyChecks:             []server.ReadyCheck{{Name: "origin failing", Err: src.Err}},
+		MaxAge:                  cfg.Cache.MaxAge,
+		Observe:                 m.ObserveRequest,
+		Limiter:                 limiter,
 		// A refused original is remembered as long as a fetched one is
 		// kept: both save fetches of one original for its other variants.
 		BadOriginalTTL: cfg.Cache.OriginalsTTL,
+		PathPrefix:     cfg.Server.PathPrefix,
 	}, shared, tr, c)
 	purge := func(key string) (int, error) {
 		shared.Forget(key)

@@ -31,6 +31,10 @@ type RateLimit struct {
 // Server is the HTTP listeners.
 type Server struct {
 	Addr string
+	// PathPrefix is stripped from every request path before the URL is
+	// verified ("/img" when https://example.com/img/... reaches this
+	// server); empty for none.
+	PathPrefix string
 	// AdminAddr is the admin listener's address; empty turns it off.
 	AdminAddr      string
 	MaxConnections int // open connections on the public listener
@@ -113,6 +117,9 @@ type Transform struct {
 // HTTP is response header policy.
 type HTTP struct {
 	CacheControl string
+	// CacheControlUnversioned is for URLs without v, whose original may
+	// change under them.
+	CacheControlUnversioned string
 }
 
 // Log is the logger's level and format.

@@ -30,6 +30,7 @@ func (c *Config) fields() []field {
 		{"server.idle_timeout", "120s", duration(&c.Server.IdleTimeout)},
 		{"server.shutdown_timeout", "25s", duration(&c.Server.ShutdownTimeout)},
 		{"server.max_connections", "4096", integer(&c.Server.MaxConnections, 1, 1<<20)},
+		{"server.path_prefix", "", pathPrefix(&c.Server.PathPrefix)},
 		{"server.tls_cert", "", str(&c.Server.TLSCert)},
 		{"server.tls_key", "", str(&c.Server.TLSKey)},
 		{"server.tls_client_ca", "", str(&c.Server.TLSClientCA)},
@@ -37,7 +38,7 @@ func (c *Config) fields() []field {
 
 		{"signing.keys", "", hexKeys(&c.Signing.Keys)},
 		{"signing.key_file", "", str(&c.Signing.KeyFile)},
-		{"signing.base_url", "", str(&c.Signing.BaseURL)},
+		{"signing.base_url", "", baseURL(&c.Signing.BaseURL)},
 
 		{"origin.dir", "", str(&c.Origin.Dir)},
 		{"origin.s3.bucket", "", str(&c.Origin.S3.Bucket)},
@@ -76,6 +77,7 @@ func (c *Config) fields() []field {
 		{"transform.effort.avif", "2", integer(&c.Transform.EffortAVIF, 0, 9)},
 
 		{"http.cache_control", "public, max-age=31536000, immutable", str(&c.HTTP.CacheControl)},
+		{"http.cache_control_unversioned", "public, max-age=86400, stale-while-revalidate=604800", str(&c.HTTP.CacheControlUnversioned)},
 
 		{"ratelimit.misses_per_second", "0", nonNegativeFloat(&c.RateLimit.MissesPerSecond)},
 		{"ratelimit.burst", "30", integer(&c.RateLimit.Burst, 1, 1<<20)},

@@ -3,6 +3,8 @@ package server
 import (
 	"testing"
 	"time"
+
+	"github.com/imgproxy-team/imgproxy/internal/testimages"
 )
 
 // cache.max_age caps what a CDN or browser is told to keep: before, a
@@ -38,5 +40,24 @@ func TestCacheControlMaxAge(t *testing.T) {
 	}
 	if got := h.cc.header(now.Unix()+7*86400, now)[0]; got != "public, max-age=86400, immutable" {
 		t.Errorf("with exp a week away: %q", got)
+	}
+}
+
+// A URL with v is content-addressed and kept for a year; one without v
+// may see its original change, and gets the shorter policy.
+func TestCacheControlByVersion(t *testing.T) {
+	s := newStack(t, func(o *stackOptions) { o.dir = t.TempDir() })
+	s.put("cat.jpg", testimages.JPEG(testimages.Quadrants(40, 30)))
+	for _, c := range []struct {
+		url, want string
+	}{
+		{s.sign("cat.jpg", "v", "5d41402a", "w", "20"), "public, max-age=31536000, immutable"},
+		{s.sign("cat.jpg", "w", "20"), "public, max-age=86400, stale-while-revalidate=604800"},
+		{s.sign("cat.jpg", "v", "5d41402a"), "public, max-age=31536000, immutable"},
+		{s.sign("cat.jpg"), "public, max-age=86400, stale-while-revalidate=604800"},
+	} {
+		if r := s.get(c.url); r.status != 200 || r.header.Get("Cache-Control") != c.want {
+			t.Errorf("%s: %d %q, want %q", c.url, r.status, r.header.Get("Cache-Control"), c.want)
+		}
 	}
 }

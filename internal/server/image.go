@@ -43,7 +43,11 @@ func (h *Handler) serveImage(ctx context.Context, w *recorder, r *http.Request, 
 	if opts.AutoFormat {
 		hdr["Vary"] = varyAccept
 	}
-	cc := h.cc.header(opts.Expires, h.cfg.Now())
+	policy := &h.cc
+	if opts.Version == "" {
+		policy = &h.ccBare
+	}
+	cc := policy.header(opts.Expires, h.cfg.Now())
 
 	// Hits first: they need no deadline, no flight and no rate limit.
 	e, tier, hit := h.cache.Lookup(u.Key, key)

@@ -25,7 +25,7 @@ func TestResponseTable(t *testing.T) {
 		want := map[string]string{
 			"Content-Type":           "image/jpeg",
 			"Content-Length":         strconv.Itoa(len(r.body)),
-			"Cache-Control":          "public, max-age=31536000, immutable",
+			"Cache-Control":          "public, max-age=86400, stale-while-revalidate=604800", // no v
 			"X-Content-Type-Options": "nosniff",
 			"X-Cache":                "miss",
 		}
@@ -83,7 +83,7 @@ func TestResponseTable(t *testing.T) {
 	})
 	t.Run("max-age capped by exp", func(t *testing.T) {
 		exp := time.Now().Add(time.Hour).Unix()
-		r := s.get(s.sign("photo.jpg", "w", "100", "exp", strconv.FormatInt(exp, 10)))
+		r := s.get(s.sign("photo.jpg", "v", "1", "w", "100", "exp", strconv.FormatInt(exp, 10)))
 		cc := r.header.Get("Cache-Control")
 		age, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(cc, "public, max-age="), ", immutable"))
 		if age < 3500 || age > 3600 {

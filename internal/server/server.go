@@ -47,9 +47,13 @@ type MissLimiter interface {
 type Config struct {
 	Ring         *urlsig.KeyRing
 	Limits       params.Limits
-	CacheControl string        // for images; max-age is capped by exp and MaxAge
-	Timeout      time.Duration // whole-request deadline, reaching origin and queue
-	Logger       *slog.Logger
+	CacheControl string // for images; max-age is capped by exp and MaxAge
+	// CacheControlUnversioned is for images whose URL has no v: their
+	// original may change under the same URL, so CDNs should check back
+	// sooner. "" means CacheControl.
+	CacheControlUnversioned string
+	Timeout                 time.Duration // whole-request deadline, reaching origin and queue
+	Logger                  *slog.Logger
 	// Ready reports whether the cache directory is writable; nil means
 	// always. Its error is logged; the 503 says "cache directory not
 	// writable".
@@ -72,6 +76,9 @@ type Config struct {
 	// Observe, when set, is told the status, cache tier ("" when no lookup
 	// happened) and duration of every request (for metrics).
 	Observe func(status int, tier string, d time.Duration)
+	// PathPrefix is cut from every image request before it is verified
+	// (server.path_prefix, like "/img"); "" for none.
+	PathPrefix string
 }
 
 // Handler serves signed image URLs, /healthz and /readyz.
@@ -80,7 +87,8 @@ type Handler struct {
 	origin Origin
 	tr     Transformer
 	cache  Cache
-	cc     cacheControl
+	cc     cacheControl // URLs with v (content-addressed)
+	ccBare cacheControl // URLs without v
 	bad    *badOriginals
 	ready  readiness
 }
@@ -93,8 +101,13 @@ func New(cfg Config, o Origin, tr Transformer, c Cache) *Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Handler{cfg: cfg, origin: o, tr: tr, cache: c, cc: parseCacheControl(capMaxAge(cfg.CacheControl, cfg.MaxAge)),
-		bad: newBadOriginals(cfg.BadOriginalTTL)}
+	if cfg.CacheControlUnversioned == "" {
+		cfg.CacheControlUnversioned = cfg.CacheControl
+	}
+	return &Handler{cfg: cfg, origin: o, tr: tr, cache: c,
+		cc:     parseCacheControl(capMaxAge(cfg.CacheControl, cfg.MaxAge)),
+		ccBare: parseCacheControl(capMaxAge(cfg.CacheControlUnversioned, cfg.MaxAge)),
+		bad:    newBadOriginals(cfg.BadOriginalTTL)}
 }
 
 // Forget drops what the handler remembers about an original (purge: it
@@ -113,6 +126,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case "/healthz", "/readyz":
 		h.probe(rec, r, info)
+		return
+	}
+	if r = h.withinPrefix(rec, r, info); r == nil {
 		return
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {

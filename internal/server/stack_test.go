@@ -104,14 +104,15 @@ func newStack(t *testing.T, mod func(*stackOptions)) *stack {
 	c := cache.New(cache.Config{MemorySize: o.memory, MaxEntryFraction: 0.5, FillTimeout: o.requestTO, Disk: disk})
 	shared := origin.NewShared(src, o.originals, time.Minute)
 	h := New(Config{
-		Ring:           ring,
-		Limits:         params.DefaultLimits,
-		CacheControl:   "public, max-age=31536000, immutable",
-		Timeout:        o.requestTO,
-		Logger:         slog.New(slog.NewTextHandler(logs, nil)),
-		Ready:          disk.Writable,
-		Limiter:        o.limiter,
-		BadOriginalTTL: o.badTTL,
+		Ring:                    ring,
+		Limits:                  params.DefaultLimits,
+		CacheControl:            "public, max-age=31536000, immutable",
+		CacheControlUnversioned: "public, max-age=86400, stale-while-revalidate=604800",
+		Timeout:                 o.requestTO,
+		Logger:                  slog.New(slog.NewTextHandler(logs, nil)),
+		Ready:                   disk.Writable,
+		Limiter:                 o.limiter,
+		BadOriginalTTL:          o.badTTL,
 	}, shared, tr, c)
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
