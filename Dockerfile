@@ -1,7 +1,8 @@
 # imgproxy: multi-stage build. The build stage compiles against libvips-dev;
 # the runtime stage carries only the libvips shared libraries.
 #   docker build -t imgproxy .
-#   docker run -p 8080:8080 -e IMGPROXY_SIGNING_KEYS=... -e IMGPROXY_ORIGIN_S3_BUCKET=... imgproxy
+#   docker run --env-file imgproxy.env -p 8080:8080 -p 127.0.0.1:9090:9090 imgproxy
+# (secrets in the env file, not on the command line; see the README).
 
 FROM golang:1.26-bookworm AS build
 RUN apt-get update \
@@ -29,8 +30,15 @@ COPY --from=build /out/imgproxy /usr/local/bin/imgproxy
 # glibc gives every thread its own malloc arena; libvips' worker threads then
 # keep freed memory in many arenas and the process only grows. Two arenas
 # keep it bounded at a negligible cost in speed.
+#
+# The admin listener (metrics, purge, pprof; no authentication) binds every
+# interface of the container: its loopback is not the host's, so the
+# default 127.0.0.1 could not be reached even through a mapped port. Map it
+# to the host's loopback only (-p 127.0.0.1:9090:9090); it is deliberately
+# not EXPOSEd, so that -P does not publish it.
 ENV MALLOC_ARENA_MAX=2 \
     IMGPROXY_SERVER_ADDR=:8080 \
+    IMGPROXY_SERVER_ADMIN_ADDR=:9090 \
     IMGPROXY_CACHE_DISK_DIR=/var/cache/imgproxy
 VOLUME /var/cache/imgproxy
 USER imgproxy
