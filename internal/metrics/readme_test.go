@@ -3,7 +3,6 @@ package metrics
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -104,7 +103,7 @@ func readmeMetricRows(t *testing.T) map[string]string {
 		}
 	}
 	if len(rows) == 0 {
-		t.Fatal(fmt.Sprintf("no metric rows found in:\n%s", section))
+		t.Fatalf("no metric rows found in:\n%s", section)
 	}
 	return rows
 }
