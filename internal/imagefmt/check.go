@@ -3,13 +3,13 @@ package imagefmt
 // Info is what a file's headers declare, read without decoding pixels.
 type Info struct {
 	// Width and Height are the pixel dimensions the header declares; zero
-	// where the format's dimensions are not parsed (TIFF, HEIC, SVG, BMP).
+	// where the format's dimensions are not parsed (TIFF, SVG, BMP).
 	// A GIF's are its logical screen, grown to hold every frame.
 	Width, Height int
 	// Frames is the number of animation frames for GIF and WebP, 1 for other
 	// parsed formats, and zero where dimensions are not parsed either.
 	Frames int
-	// Decoded is, for AVIF, the pixels of every coded image in the file
+	// Decoded is, for AVIF and HEIC, the pixels of every coded image in the file
 	// (tiles, alpha planes, thumbnails) as their streams declare them: an
 	// upper bound on what a decoder can be made to decode. Zero for other
 	// formats, whose decoders produce Width x Height per frame.
@@ -49,9 +49,7 @@ func Inspect(b []byte, f Format) (Info, error) {
 	case AVIF:
 		info, err = inspectISOBMFF(b, AVIF)
 	case HEIC:
-		// The primary item's size is found the same way as for AVIF, but
-		// the contract keeps HEIC dimensions to the decoder's header read.
-		_, err = inspectISOBMFF(b, HEIC)
+		info, err = inspectISOBMFF(b, HEIC)
 	case TIFF:
 		err = checkTIFF(b)
 	case SVG:

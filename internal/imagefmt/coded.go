@@ -20,17 +20,18 @@ type itemBoxes struct {
 	file                   []byte
 }
 
-// checkCodedSizes checks every AV1 item of an AVIF file: the frame size
-// its sequence header declares (in the item's data, or in its av1C
-// property's configOBUs) must be the size its ispe property declares, and
-// a grid item's output size must be its ispe. It returns the sum of the
+// checkCodedSizes checks every coded item of an AVIF or HEIC file: the
+// frame size its stream declares (an AV1 sequence header in the item's
+// data or its av1C property's configOBUs; an HEVC sequence parameter set
+// in its hvcC property or data) must be the size its ispe property
+// declares, and a grid item's output size must be its ispe. It returns the sum of the
 // coded items' pixels: an upper bound on what a decoder of this file can
 // be made to decode.
 func checkCodedSizes(m itemBoxes) (pixels int64, err error) {
 	items := 0
 	walkErr := eachItem(m.iinf, func(id uint32, t []byte) {
 		typ := string(t)
-		if err != nil || (typ != "av01" && typ != "grid") {
+		if err != nil || (typ != "av01" && typ != "hvc1" && typ != "grid") {
 			return
 		}
 		if items++; items > maxCodedItems {
@@ -48,9 +49,12 @@ func checkCodedSizes(m itemBoxes) (pixels int64, err error) {
 		}
 		data := itemData(m, id)
 		var cw, ch int
-		if typ == "grid" {
+		switch typ {
+		case "grid":
 			cw, ch, err = gridOutputSize(data)
-		} else {
+		case "hvc1":
+			cw, ch, err = hevcItemSize(itemProperty(m.iprp, id, "hvcC"), data)
+		default:
 			cw, ch, err = av1ItemSize(m.iprp, id, data)
 		}
 		if err != nil {
@@ -61,7 +65,7 @@ func checkCodedSizes(m itemBoxes) (pixels int64, err error) {
 				strconv.Itoa(w) + "x" + strconv.Itoa(h))
 			return
 		}
-		if typ == "av01" {
+		if typ != "grid" {
 			pixels += int64(w) * int64(h)
 		}
 	})

@@ -29,6 +29,18 @@ func TestAVIFCodedSize(t *testing.T) {
 			t.Errorf("%s: %v, want corrupt", c.name, err)
 		}
 	}
+	// HEIC: the HEVC parameter set against ispe, for the tile and the grid.
+	for _, c := range []struct {
+		name string
+		b    []byte
+	}{
+		{"ispe claims 8000x8000 over a 64x64 tile", testimages.LyingHEIC(8000, 8000)},
+		{"ispe claims 16x16", testimages.LyingHEIC(16, 16)},
+	} {
+		if _, err := Inspect(c.b, HEIC); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("%s: %v, want corrupt", c.name, err)
+		}
+	}
 }
 
 func TestAV1SequenceHeader(t *testing.T) {

@@ -52,7 +52,7 @@ func inspectMeta(meta, file []byte, f Format) (width, height int, decoded int64,
 	if width, height, err = primaryExtent(iprp, primary); err != nil {
 		return 0, 0, 0, err
 	}
-	if f == AVIF {
+	if f == AVIF || f == HEIC {
 		decoded, err = checkCodedSizes(itemBoxes{iinf: iinf, iloc: iloc, iprp: iprp, idat: idat, file: file})
 	}
 	return width, height, decoded, err

@@ -36,10 +36,10 @@ func TestInspectAVIFSize(t *testing.T) {
 }
 
 // libvips writes HEIC as a grid of 64x64 tiles cropped to 32x24. The walk
-// finds the grid's size even though Inspect keeps HEIC dimensions to itself.
+// finds the grid's size, and the tile's from its HEVC parameter set.
 func TestHEICGridPrimarySize(t *testing.T) {
 	info, err := inspectISOBMFF(readTestdata(t, "real/photo.heic"), HEIC)
-	if want := (Info{Width: 32, Height: 24, Frames: 1}); err != nil || info != want {
+	if want := (Info{Width: 32, Height: 24, Frames: 1, Decoded: 64 * 64}); err != nil || info != want {
 		t.Errorf("inspectISOBMFF = %+v, %v; want %+v", info, err, want)
 	}
 }

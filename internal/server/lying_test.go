@@ -55,6 +55,7 @@ func TestLyingHeaders(t *testing.T) {
 		{"avif-claims-100.avif", testimages.LyingAVIF(100, 100), 422},
 		{"avif-claims-16000.avif", testimages.LyingAVIF(16000, 16000), 422},
 		{"avif-honest-8000.avif", testimages.LyingAVIF(8000, 8000), 413},
+		{"heic-claims-8000.heic", testimages.LyingHEIC(8000, 8000), 422},
 		{"jpeg-claims-65000.jpg", testimages.JPEGBomb(65000, 65000), 413},
 		{"png-idat-overflows.png", testimages.PNGOverflowingIDAT(64, 48, 2000), 200},
 		{"gif-frame-beyond-screen.gif", testimages.GIFFrameBeyondScreen(9000, 9000), 413},

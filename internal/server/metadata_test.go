@@ -31,9 +31,10 @@ func leakySources(t *testing.T) map[string][]byte {
 	}
 	jpg := testimages.JPEG(testimages.Photo(96, 64))
 	src := map[string][]byte{
-		"leak.jpg":         testtools.Plant(t, jpg, "jpg"),
-		"leak-rotated.jpg": testtools.Plant(t, testimages.WithOrientation(jpg, 6), "jpg"),
-		"leak.tif":         testtools.Plant(t, testimages.TIFF(testimages.Photo(96, 64)), "tif"),
+		"leak.heic":        heicFrom(t, jpg),
+		"leak.jpg":         jpg,
+		"leak-rotated.jpg": testimages.WithOrientation(jpg, 6),
+		"leak.tif":         testimages.TIFF(testimages.Photo(96, 64)),
 	}
 	for _, f := range []params.Format{params.FormatPNG, params.FormatWebP, params.FormatGIF, params.FormatAVIF} {
 		out, err := tr.Transform(context.Background(), jpg, &params.Options{Transform: true}, f)
@@ -46,9 +47,24 @@ func leakySources(t *testing.T) map[string][]byte {
 			clean, _ := imagefmt.StripMetadata(out.Body, imagefmt.WebP)
 			out.Body = testimages.WebPExtended(clean)
 		}
-		src["leak."+f.String()] = testtools.Plant(t, out.Body, f.String())
+		src["leak."+f.String()] = out.Body
 	}
-	return src
+	return testtools.PlantAll(t, src)
+}
+
+// heicFrom encodes a JPEG as HEIC with libvips' CLI (libheif and x265):
+// what a phone uploads.
+func heicFrom(t *testing.T, jpg []byte) []byte {
+	t.Helper()
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "in.jpg"), filepath.Join(dir, "out.heic")
+	os.WriteFile(in, jpg, 0o644)
+	testtools.Run(t, testtools.Path(t, "vips", "libvips-tools"), "heifsave", in, out, "--compression", "hevc", "--Q", "70")
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // No response carries the original's metadata: every source format, to

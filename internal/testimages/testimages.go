@@ -290,15 +290,9 @@ func testdata(name string) string {
 	return filepath.Join(filepath.Dir(file), "..", "imagefmt", "testdata", name)
 }
 
-// LyingAVIF is a real 1.2 KB AVIF whose AV1 stream is 8000x8000 and whose
-// ispe properties claim w x h: the container's size is a lie that a check
-// of the container alone believes, and the decoder allocates 64
-// megapixels. With w, h = 8000, 8000 it is honest.
-func LyingAVIF(w, h uint32) []byte {
-	b, err := os.ReadFile(testdata("real/black-8000.avif"))
-	if err != nil {
-		panic(err)
-	}
+// withISPE returns b with every ispe property patched to w x h.
+func withISPE(b []byte, w, h uint32) []byte {
+	b = bytes.Clone(b)
 	patched := false
 	for i := 0; ; {
 		j := bytes.Index(b[i:], []byte("ispe"))
@@ -311,9 +305,31 @@ func LyingAVIF(w, h uint32) []byte {
 		patched, i = true, at
 	}
 	if !patched {
-		panic("no ispe in black-8000.avif")
+		panic("no ispe to patch")
 	}
 	return b
+}
+
+// LyingHEIC is a real HEIC written by libvips (a 64x64 HEVC tile in a grid
+// cropped to 32x24) whose ispe properties claim w x h.
+func LyingHEIC(w, h uint32) []byte {
+	b, err := os.ReadFile(testdata("real/photo.heic"))
+	if err != nil {
+		panic(err)
+	}
+	return withISPE(b, w, h)
+}
+
+// LyingAVIF is a real 1.2 KB AVIF whose AV1 stream is 8000x8000 and whose
+// ispe properties claim w x h: the container's size is a lie that a check
+// of the container alone believes, and the decoder allocates 64
+// megapixels. With w, h = 8000, 8000 it is honest.
+func LyingAVIF(w, h uint32) []byte {
+	b, err := os.ReadFile(testdata("real/black-8000.avif"))
+	if err != nil {
+		panic(err)
+	}
+	return withISPE(b, w, h)
 }
 
 // GIFFrameBeyondScreen is a GIF whose logical screen is 100x100 and whose

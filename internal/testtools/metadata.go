@@ -20,24 +20,48 @@ const PlantedGPS = `48 deg 51' 30.24"`
 // "png", ...). It fails the test unless exiftool reads them all back.
 func Plant(t testing.TB, body []byte, ext string) []byte {
 	t.Helper()
-	p := filepath.Join(t.TempDir(), "src."+ext)
-	if err := os.WriteFile(p, body, 0o644); err != nil {
-		t.Fatal(err)
+	return PlantAll(t, map[string][]byte{"src." + ext: body})["src."+ext]
+}
+
+// PlantAll is Plant for many files at once, named with their extension:
+// exiftool starts in a few hundred milliseconds, so one run for all of
+// them keeps a test quick.
+func PlantAll(t testing.TB, files map[string][]byte) map[string][]byte {
+	t.Helper()
+	dir := t.TempDir()
+	var iptc, other, all []string
+	for name, body := range files {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, p)
+		if ext := filepath.Ext(name); ext == ".jpg" || ext == ".tif" {
+			iptc = append(iptc, p)
+		} else {
+			other = append(other, p)
+		}
 	}
 	args := []string{"-m", "-q", "-overwrite_original",
 		"-GPSLatitude=48.8584", "-GPSLatitudeRef=N", "-GPSLongitude=2.2945", "-GPSLongitudeRef=E",
 		"-SerialNumber=" + Planted[0], "-Artist=" + Planted[1], "-XMP-dc:Creator=" + Planted[2],
 		"-Comment=" + Planted[4]}
-	if ext == "jpg" || ext == "tif" {
-		args = append(args, "-IPTC:By-line="+Planted[3])
+	if len(iptc) > 0 {
+		Run(t, Exiftool(t), append(append(args, "-IPTC:By-line="+Planted[3]), iptc...)...)
 	}
-	Run(t, Exiftool(t), append(args, p)...)
-	out, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
+	if len(other) > 0 {
+		Run(t, Exiftool(t), append(args, other...)...)
 	}
-	if leaks := Leaks(t, Tags(t, p)[0]); len(leaks) < 4 {
-		t.Fatalf("exiftool planted only %v in the %s source", leaks, ext)
+	out := map[string][]byte{}
+	for i, tags := range Tags(t, all...) {
+		if leaks := Leaks(t, tags); len(leaks) < 4 {
+			t.Fatalf("exiftool planted only %v in %s", leaks, filepath.Base(all[i]))
+		}
+		b, err := os.ReadFile(all[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[filepath.Base(all[i])] = b
 	}
 	return out
 }

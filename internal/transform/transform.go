@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -75,12 +76,15 @@ func (t *Transformer) CheckCapacity() error {
 	return nil
 }
 
+// heicDecoder is HEICDecoder, read once: it cannot change while running.
+var heicDecoder = sync.OnceValue(HEICDecoder)
+
 // readable lists the source formats accepted. SVG only when allowed, and
 // only as a source to rasterise; formats libvips reads only through
 // untrusted loaders (ImageMagick, PDF) are never among them.
 func readable(f imagefmt.Format, allowSVG bool) bool {
 	switch f {
-	case imagefmt.JPEG, imagefmt.PNG, imagefmt.GIF, imagefmt.WebP, imagefmt.AVIF, imagefmt.TIFF:
+	case imagefmt.JPEG, imagefmt.PNG, imagefmt.GIF, imagefmt.WebP, imagefmt.AVIF, imagefmt.TIFF, imagefmt.HEIC:
 		return true
 	case imagefmt.SVG:
 		return allowSVG
@@ -97,6 +101,8 @@ func sniff(src []byte, allowSVG bool) (imagefmt.Format, error) {
 		return f, fmt.Errorf("%w: empty file", ErrUnsupported)
 	case !readable(f, allowSVG):
 		return f, fmt.Errorf("%w: %s", ErrUnsupported, f)
+	case f == imagefmt.HEIC && !heicDecoder():
+		return f, fmt.Errorf("%w: heic needs libheif's HEVC decoder (libde265), which this libheif lacks", ErrUnsupported)
 	}
 	return f, nil
 }
@@ -239,6 +245,7 @@ func defaultFormat(kind imagefmt.Format, alpha bool) params.Format {
 	case imagefmt.SVG:
 		return params.FormatPNG
 	}
+	// TIFF and HEIC (which browsers other than Safari do not show).
 	if alpha {
 		return params.FormatPNG
 	}

@@ -26,6 +26,12 @@ int ip_init(void) {
 	return 0;
 }
 
+int ip_heic_decoder(void) {
+	// Debian's libheif decodes HEVC through libde265, a separate plugin
+	// in later releases: without it every HEIC would fail at decode time.
+	return heif_have_decoder_for_format(heif_compression_HEVC);
+}
+
 void ip_allow_svg(void) {
 	// librsvg is marked untrusted by libvips; an operator who allows SVG
 	// opts into it, for rasterising only.

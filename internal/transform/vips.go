@@ -39,6 +39,9 @@ func startLibvips() error {
 	return startErr
 }
 
+// HEICDecoder reports whether libheif can decode HEVC, which HEIC needs.
+func HEICDecoder() bool { return C.ip_heic_decoder() != 0 }
+
 // allowSVG unblocks libvips' SVG loader, for the whole process.
 func allowSVG() { C.ip_allow_svg() }
 
