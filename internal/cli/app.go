@@ -70,6 +70,9 @@ func newApp(cfg *config.Config, ring *urlsig.KeyRing, src *origin.Health, log *s
 		Disk:             disk,
 		FillTimeout:      cfg.Server.RequestTimeout,
 	})
+	if !transform.HEICDecoder() {
+		log.Warn("HEIC originals will be refused (415): this libheif has no HEVC decoder; install libde265")
+	}
 	conns := server.NewConnLimiter(cfg.Server.MaxConnections)
 	var shared *origin.Shared       // counts fetches into m, which reads its stats
 	var secret *server.OriginSecret // set below when server.origin_secret is
