@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/imgproxy-team/imgproxy/internal/config"
 	"github.com/imgproxy-team/imgproxy/internal/params"
 	"github.com/imgproxy-team/imgproxy/internal/urlsig"
 )
@@ -25,9 +26,18 @@ parameter error. Exit status 0 when the server would accept it, 1 otherwise.
   imgproxy verify 'https://img.example.com/photos/cat.jpg?w=400&s=...'`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := loadConfig(cmd, map[string]string{"signing.key_file": "key-file"})
+			cfg, err := loadConfig(cmd, map[string]string{
+				"signing.key_file":   "key-file",
+				"server.path_prefix": "path-prefix",
+			})
 			if err != nil {
 				return err
+			}
+			// The server cuts its prefix; a URL minted with a base URL that
+			// has a path carries that path.
+			prefix := cfg.Server.PathPrefix
+			if prefix == "" {
+				prefix = config.BasePath(cfg.Signing.BaseURL)
 			}
 			var ring *urlsig.KeyRing
 			if len(cfg.Signing.Keys) > 0 {
@@ -36,13 +46,14 @@ parameter error. Exit status 0 when the server would accept it, 1 otherwise.
 				}
 			}
 			lim := params.Limits{MaxOutputDim: cfg.Transform.MaxOutputDim}
-			if !explain(cmd.OutOrStdout(), args[0], ring, lim, time.Now()) {
+			if !explain(cmd.OutOrStdout(), args[0], prefix, ring, lim, time.Now()) {
 				return exitError{1}
 			}
 			return nil
 		},
 	}
 	cmd.Flags().String("key-file", "", "file holding the signing keys (overrides signing.keys)")
+	cmd.Flags().String("path-prefix", "", "path prefix the server cuts before verifying (server.path_prefix; default: the path of signing.base_url)")
 	return cmd
 }
 
@@ -59,8 +70,10 @@ func requestTarget(raw string) string {
 	return raw
 }
 
-// explain writes a report on uri and returns whether the server would accept it.
-func explain(w io.Writer, raw string, ring *urlsig.KeyRing, lim params.Limits, now time.Time) bool {
+// explain writes a report on uri and returns whether the server would
+// accept it. prefix is the server's path prefix, cut before the rest is
+// read.
+func explain(w io.Writer, raw, prefix string, ring *urlsig.KeyRing, lim params.Limits, now time.Time) bool {
 	ok := true
 	line := func(label, format string, args ...any) {
 		if label != "" {
@@ -70,6 +83,16 @@ func explain(w io.Writer, raw string, ring *urlsig.KeyRing, lim params.Limits, n
 	}
 	uri := requestTarget(raw)
 	line("request", "%s", uri)
+	if prefix != "" {
+		rest, ok := strings.CutPrefix(uri, prefix)
+		if !ok || !strings.HasPrefix(rest, "/") {
+			line("prefix", "not under the path prefix %s (the server answers 404)", prefix)
+			line("result", "refused")
+			return false
+		}
+		line("prefix", "%s, cut before verifying", prefix)
+		uri = rest
+	}
 
 	u, perr := urlsig.Parse(uri)
 	canonical := perr == nil || errors.Is(perr, urlsig.ErrNoSignature)
@@ -135,6 +158,9 @@ func explain(w io.Writer, raw string, ring *urlsig.KeyRing, lim params.Limits, n
 				if i := ring.Match(withoutSig(uri), sig); i >= 0 {
 					line("", "it was made by key %d over the URL as sent: the signer does not canonicalize", i+1)
 				}
+			}
+			if p, ok := unconfiguredPrefix(uri, ring, sig); ok {
+				line("", "it matches the URL without its leading %s: a base URL with a path made it; set server.path_prefix: %s on the server, and --path-prefix %s here", p, p, p)
 			}
 		}
 	}
@@ -209,4 +235,20 @@ func withoutSig(uri string) string {
 		return path + "?" + q
 	}
 	return path
+}
+
+// unconfiguredPrefix finds leading path segments whose removal makes the
+// signature match: the URL was minted with a base URL that has a path, for
+// a server not told to cut it.
+func unconfiguredPrefix(uri string, ring *urlsig.KeyRing, sig string) (string, bool) {
+	path, _, _ := strings.Cut(uri, "?")
+	for i := 1; i < len(path); i++ {
+		if path[i] != '/' {
+			continue
+		}
+		if u, err := urlsig.Parse(uri[i:]); err == nil && ring.Match(u.ToSign, sig) >= 0 {
+			return path[:i], true
+		}
+	}
+	return "", false
 }
