@@ -36,8 +36,9 @@ var ErrOriginFailing = errors.New("origin failing")
 // timed-out fetches in a row within Window it counts as failing, until the
 // next fetch the origin answers (a 404 is an answer). A server taken out of
 // rotation for it gets no more fetches, so while it is failing, Err also
-// starts a background probe (one listing, at most every few seconds) whose
-// success ends it.
+// starts a background probe (at most every few seconds) whose success ends
+// it: a fetch of the last key that was fetched, which credentials allowed
+// to read objects can always make, or before any, a listing of one key.
 type Health struct {
 	origin Origin
 	cfg    HealthConfig
@@ -49,6 +50,7 @@ type Health struct {
 	last     error // the last failure
 	probing  bool
 	probedAt time.Time
+	lastGood string // the last key fetched without error, for probes
 }
 
 var _ Origin = (*Health)(nil)
@@ -69,6 +71,11 @@ func (h *Health) Fetch(ctx context.Context, key string) (*Object, error) {
 	obj, err := h.origin.Fetch(ctx, key)
 	if ctx.Err() == nil { // a caller that gave up says nothing about the origin
 		h.record(err)
+	}
+	if err == nil {
+		h.mu.Lock()
+		h.lastGood = key
+		h.mu.Unlock()
 	}
 	return obj, err
 }
@@ -135,18 +142,25 @@ func (h *Health) Err() error {
 	if !h.failing {
 		return nil
 	}
-	if l, ok := h.origin.(Lister); ok && !h.probing && h.cfg.Now().Sub(h.probedAt) >= probeEvery {
+	l, canList := h.origin.(Lister)
+	if (canList || h.lastGood != "") && !h.probing && h.cfg.Now().Sub(h.probedAt) >= probeEvery {
 		h.probing = true
-		go h.probe(l)
+		go h.probe(h.lastGood, l)
 	}
 	return fmt.Errorf("%w: %d fetches in a row failed or timed out; the last: %w", ErrOriginFailing, h.streak, h.last)
 }
 
-// probe lists one key and records the outcome as a fetch's.
-func (h *Health) probe(l Lister) {
+// probe fetches key, or when it is "" lists one key, and records the
+// outcome as a fetch's.
+func (h *Health) probe(key string, l Lister) {
 	ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
 	defer cancel()
-	_, err := l.List(ctx, 1)
+	var err error
+	if key != "" {
+		_, err = h.origin.Fetch(ctx, key)
+	} else {
+		_, err = l.List(ctx, 1)
+	}
 	if err != nil && !errors.Is(err, ErrTimeout) && !errors.Is(err, ErrFailed) {
 		err = fmt.Errorf("%w: probe: %w", ErrFailed, err)
 	}

@@ -210,3 +210,26 @@ func TestHealthOff(t *testing.T) {
 		t.Errorf("Err with tracking off: %v", err)
 	}
 }
+
+// Credentials that may read objects but not list the bucket: the probe
+// fetches the last key that worked, so a failing origin out of rotation
+// still recovers without a listing.
+func TestHealthProbeFetchesLastGoodKey(t *testing.T) {
+	o, c := &scripted{}, &fakeClock{now: time.Unix(1e9, 0)}
+	h := newHealth(o, c)
+	fetchN(h, 1) // "k" works
+	o.set(errFailed, errFailed)
+	fetchN(h, 3)
+	o.set(nil, errFailed) // objects readable again; listing never allowed
+	for deadline := time.Now().Add(5 * time.Second); h.Err() != nil; {
+		if time.Now().After(deadline) {
+			t.Fatal("a probe of the last good key did not end the failure")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.lists != 0 {
+		t.Errorf("%d listings; the probe should fetch", o.lists)
+	}
+}
