@@ -60,7 +60,7 @@ func listHint(err error) string {
 		return "the bucket is in another region: check origin.s3.region"
 	case status == http.StatusForbidden:
 		return "credentials refused, or not allowed to list the bucket (s3:ListBucket): check the access key and secret; " +
-			"if they may only read objects, set origin.check to warn or off"
+			"if they may only read objects, set origin.check to off"
 	case status == 0:
 		return "no answer: check origin.s3.endpoint and the network"
 	}
