@@ -119,6 +119,9 @@ const BAD_SEGMENT = /(?:^|\/)(\.{0,2})(?:\/|$)/;
 export function checkObjectKey(objectKey) {
   if (typeof objectKey !== "string") fail("object key must be a string");
   if (objectKey === "") fail("object key is empty");
+  if (objectKey.startsWith("/")) {
+    fail("object key starts with a slash: drop it; the URL adds it");
+  }
   if (!isWellFormed(objectKey)) fail("object key is not well-formed Unicode (lone surrogate)");
   const n = Buffer.byteLength(objectKey, "utf8");
   if (n > MAX_OBJECT_KEY_BYTES) {
@@ -317,9 +320,19 @@ function toSign(objectKey, p) {
   return p.size === 0 ? path : path + "?" + canonicalQuery(p);
 }
 
+// http(s)://host[:port] and an optional path prefix of plain segments, as the Go CLI's
+// signing.base_url: the server strips the prefix (server.path_prefix) before it verifies, so it
+// must be written exactly as a request will carry it.
+const BASE_URL = /^https?:\/\/[^/?#@\s]+((?:\/[A-Za-z0-9._~-]+)*)\/*$/;
+
 function normalizeBaseUrl(baseUrl) {
-  if (baseUrl === undefined || baseUrl === null) return "";
+  if (baseUrl === undefined || baseUrl === null || baseUrl === "") return "";
   if (typeof baseUrl !== "string") fail("base URL must be a string");
+  const m = BASE_URL.exec(baseUrl);
+  if (!m || m[1].split("/").some((seg) => seg === "." || seg === "..")) {
+    fail("base URL: want http:// or https://, a host, and optionally a path prefix of " +
+      "A-Z a-z 0-9 - . _ ~ segments (https://example.com/img), without query or fragment");
+  }
   return baseUrl.replace(/\/+$/, "");
 }
 
@@ -355,8 +368,10 @@ function scaledHeight(h, w, wi) {
 }
 
 /**
- * Returns a srcset value "URL1 320w, URL2 640w": one signed URL per width, with w replaced by
- * that width (and h scaled to keep the aspect ratio of the given w and h).
+ * Returns a srcset value "URL1 320w, URL2 640w": one signed URL per width, smallest first and
+ * each once, with w replaced by that width (and h scaled to keep the aspect ratio of the given w
+ * and h). A descriptor is the candidate's width in real pixels, w·dpr rounded half up, which is
+ * what a browser divides by the slot's width to know the image's density.
  */
 export function srcset(keyHex, objectKey, params, widths, baseUrl = "", options = undefined) {
   const state = keyState(keyHex);
@@ -373,9 +388,10 @@ export function srcset(keyHex, objectKey, params, widths, baseUrl = "", options 
   if (hasH && !p.has("w")) fail("widths with h need w to keep the aspect ratio");
   const w = hasH ? BigInt(p.get("w")) : 0n;
   const h = hasH ? BigInt(p.get("h")) : 0n;
+  const dpr = p.has("dpr") ? hundredths(p.get("dpr")) : 100n;
   const maxDim = checkMaxOutputDim(options);
   const parts = [];
-  for (const wi of widths) {
+  for (const wi of sortWidths(widths)) {
     const q = new Map(p);
     q.set("w", String(wi));
     if (hasH) q.set("h", String(scaledHeight(h, w, BigInt(wi))));
@@ -384,9 +400,15 @@ export function srcset(keyHex, objectKey, params, widths, baseUrl = "", options 
     } catch (e) {
       fail(`width ${wi}: ${e.message}`);
     }
-    parts.push(signNormalized(state, objectKey, q, base) + " " + wi + "w");
+    const pixels = (BigInt(wi) * dpr + 50n) / 100n;
+    parts.push(signNormalized(state, objectKey, q, base) + " " + pixels + "w");
   }
   return parts.join(", ");
+}
+
+/** The widths sorted and each once: a repeated descriptor makes a browser drop a candidate. */
+function sortWidths(widths) {
+  return [...new Set(widths)].sort((a, b) => a - b);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -407,7 +429,9 @@ The signing key is the first of IMGPROXY_SIGNING_KEYS (comma-separated hex), or 
 flags:
   --key-file PATH        file of hex keys, comma or newline separated, # comment lines
   --base-url URL         prefix for the URLs (default: IMGPROXY_SIGNING_BASE_URL, else paths only)
-  --widths W1,W2,...     print a srcset value with one URL per width
+  --widths W1,W2,...     print a srcset value with one URL per width (sorted, each once)
+  --expires WHEN         add exp: a duration from now (24h, 90m, 1.5h) or an RFC 3339 time
+                         (2027-01-01T00:00:00Z); in batch, for every line without its own exp
   --max-output-dim N     server's transform.max_output_dim
                          (default: IMGPROXY_TRANSFORM_MAX_OUTPUT_DIM, else ${DEFAULT_MAX_OUTPUT_DIM})
   --batch                JSON lines in, JSON lines out
@@ -418,7 +442,7 @@ class UsageError extends Error {}
 
 function parseArgs(argv) {
   const opts = { positional: [], batch: false, help: false };
-  const withValue = new Set(["--key-file", "--base-url", "--widths", "--max-output-dim"]);
+  const withValue = new Set(["--key-file", "--base-url", "--widths", "--max-output-dim", "--expires"]);
   let i = 0;
   while (i < argv.length) {
     const arg = argv[i++];
@@ -438,8 +462,12 @@ function parseArgs(argv) {
     }
     if (flag === "--batch" || flag === "--help" || flag === "-h") {
       if (eq >= 0) throw new UsageError(`${flag} takes no value`);
-      if (flag === "--batch") opts.batch = true;
-      else opts.help = true;
+      if (flag === "--batch") {
+        if (opts.batch) throw new UsageError("--batch given twice");
+        opts.batch = true;
+      } else {
+        opts.help = true;
+      }
       continue;
     }
     if (!withValue.has(flag)) {
@@ -450,7 +478,7 @@ function parseArgs(argv) {
     else if (i < argv.length) value = argv[i++];
     else throw new UsageError(`${flag} needs a value`);
     const field = { "--key-file": "keyFile", "--base-url": "baseUrl", "--widths": "widths",
-      "--max-output-dim": "maxOutputDim" }[flag];
+      "--max-output-dim": "maxOutputDim", "--expires": "expires" }[flag];
     if (opts[field] !== undefined) throw new UsageError(`${flag} given twice`);
     opts[field] = value;
   }
@@ -525,41 +553,228 @@ function parseParamArgs(args) {
   return params;
 }
 
-/** Signs one batch line; returns the output object. */
-function signBatchLine(line, ctx) {
-  let obj;
-  try {
-    obj = JSON.parse(line);
-  } catch {
-    return { key: "", error: "invalid JSON" };
-  }
-  if (obj === null || typeof obj !== "object" || Array.isArray(obj)) {
-    return { key: "", error: "line must be a JSON object" };
-  }
-  const key = typeof obj.key === "string" ? obj.key : "";
-  try {
-    for (const field of Object.keys(obj)) {
-      if (field !== "key" && field !== "params" && field !== "widths") {
-        fail(`unknown field${describeName(field)} (want key, params, widths)`);
-      }
-    }
-    if (typeof obj.key !== "string") fail('"key" must be a string (the object key)');
-    const params = obj.params ?? {};
-    const url = sign(ctx.keyHex, key, params, ctx.baseUrl, ctx.options);
-    if (obj.widths === undefined || obj.widths === null) return { key, url };
-    return { key, url, srcset: srcset(ctx.keyHex, key, params, obj.widths, ctx.baseUrl, ctx.options) };
-  } catch (e) {
-    return { key, error: e.message };
+// ---------------------------------------------------------------------------------------------
+// Batch lines, read by the rules internal/sign/batchline.go states, so that both signers refuse
+// exactly the same lines. JSON.parse cannot follow them: it turns 400.0 into 400 and 1.50 into
+// 1.5, and loses the digits of a large number, where a line's number must be taken as written.
+
+/** A JSON number as written in the line. */
+class RawNumber {
+  constructor(text) {
+    this.text = text;
   }
 }
 
-// A blank line (JSON whitespace only) is skipped and produces no output line.
-const BLANK = /^[ \t\r]*$/;
+// encoding/json's limit on nesting; a line nested deeper is not JSON to either signer.
+const MAX_JSON_DEPTH = 10000;
+const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
+// eslint-disable-next-line no-control-regex
+const PLAIN_STRING = /[^"\\\x00-\x1f]*/y;
+const ESCAPES = { '"': '"', "\\": "\\", "/": "/", b: "\b", f: "\f", n: "\n", r: "\r", t: "\t" };
+
+class JsonError extends Error {}
+
+/**
+ * Parses one line of strict JSON (RFC 8259, as Go's encoding/json reads it): objects have a null
+ * prototype (the last of a repeated name counts), numbers are RawNumber, strings keep lone
+ * surrogates. Throws JsonError.
+ */
+export function parseJsonLine(text) {
+  let i = 0;
+  const n = text.length;
+  const bad = () => {
+    throw new JsonError("invalid JSON");
+  };
+  const skip = () => {
+    for (let c; i < n && ((c = text.charCodeAt(i)) === 0x20 || c === 0x0a || c === 0x0d || c === 0x09);) i++;
+  };
+  const expect = (ch) => {
+    skip();
+    if (text[i] !== ch) bad();
+    i++;
+  };
+  const string = () => {
+    skip();
+    if (text[i] !== '"') bad();
+    i++;
+    let out = "";
+    for (;;) {
+      PLAIN_STRING.lastIndex = i;
+      PLAIN_STRING.exec(text);
+      out += text.slice(i, PLAIN_STRING.lastIndex);
+      i = PLAIN_STRING.lastIndex;
+      const c = text[i++];
+      if (c === '"') return out;
+      if (c !== "\\") bad(); // a control character, or the end of the line
+      const e = text[i++];
+      if (e === "u") {
+        const hex = text.slice(i, i + 4);
+        if (!/^[0-9a-fA-F]{4}$/.test(hex)) bad();
+        out += String.fromCharCode(parseInt(hex, 16));
+        i += 4;
+      } else if (e !== undefined && Object.hasOwn(ESCAPES, e)) {
+        out += ESCAPES[e];
+      } else {
+        bad();
+      }
+    }
+  };
+  const stack = []; // open containers: { arr } or { obj, key }
+  for (;;) {
+    skip();
+    let value;
+    const c = text[i];
+    if (c === "{" || c === "[") {
+      if (stack.length + 1 > MAX_JSON_DEPTH) bad();
+      i++;
+      skip();
+      if (c === "{") {
+        value = Object.create(null);
+        if (text[i] !== "}") {
+          const key = string();
+          expect(":");
+          stack.push({ obj: value, key });
+          continue;
+        }
+      } else {
+        value = [];
+        if (text[i] !== "]") {
+          stack.push({ arr: value });
+          continue;
+        }
+      }
+      i++;
+    } else if (c === '"') {
+      value = string();
+    } else if (c === "-" || (c >= "0" && c <= "9")) {
+      NUMBER.lastIndex = i;
+      const m = NUMBER.exec(text);
+      if (!m) bad();
+      value = new RawNumber(m[0]);
+      i = NUMBER.lastIndex;
+    } else if (text.startsWith("true", i)) {
+      value = true;
+      i += 4;
+    } else if (text.startsWith("false", i)) {
+      value = false;
+      i += 5;
+    } else if (text.startsWith("null", i)) {
+      value = null;
+      i += 4;
+    } else {
+      bad();
+    }
+    // Store the value in its container, closing every container that ends here.
+    for (;;) {
+      if (stack.length === 0) {
+        skip();
+        if (i !== n) bad();
+        return value;
+      }
+      const top = stack[stack.length - 1];
+      if (top.arr) top.arr.push(value);
+      else top.obj[top.key] = value;
+      skip();
+      const d = text[i++];
+      if (d === ",") {
+        if (top.obj) {
+          top.key = string();
+          expect(":");
+        }
+        break;
+      }
+      if (d !== (top.arr ? "]" : "}")) bad();
+      stack.pop();
+      value = top.arr ?? top.obj;
+    }
+  }
+}
+
+const isPlainObject = (v) => v !== null && typeof v === "object" && Object.getPrototypeOf(v) === null;
+
+function wellFormed(s) {
+  if (typeof s.toWellFormed === "function") return s.toWellFormed();
+  return s.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, "\uFFFD");
+}
+
+/** Reads a parsed batch line into { key, params, widths } (see the rules above); throws. */
+function readBatchLine(obj, out) {
+  if (!isPlainObject(obj)) fail("bad JSON: want an object");
+  if (typeof obj.key === "string") out.key = wellFormed(obj.key);
+  for (const field of Object.keys(obj)) {
+    if (field !== "key" && field !== "params" && field !== "widths") {
+      fail(`bad JSON: unknown field${describeName(field)} (want key, params, widths)`);
+    }
+  }
+  if (typeof obj.key !== "string") fail('"key" must be a string (the object key)');
+  if (!isWellFormed(obj.key)) fail("object key has an unpaired surrogate escape: it names no UTF-8 key");
+  const params = Object.create(null);
+  if (obj.params !== undefined && obj.params !== null) {
+    if (!isPlainObject(obj.params)) fail('"params" must be an object of parameter names to values');
+    for (const name of Object.keys(obj.params)) {
+      const v = obj.params[name];
+      if (typeof v === "string") params[name] = v;
+      else if (v instanceof RawNumber) params[name] = v.text; // as written: 400.0 is not 400
+      else fail(`parameter${describeName(name)}: want a string or a number`);
+    }
+  }
+  let widths;
+  if (obj.widths !== undefined && obj.widths !== null) {
+    if (!Array.isArray(obj.widths)) fail('"widths" must be an array of whole numbers');
+    widths = obj.widths.map((v) => {
+      if (!(v instanceof RawNumber) || !POSITIVE_INT.test(v.text) || !Number.isSafeInteger(Number(v.text))) {
+        fail("widths: want positive whole numbers without sign, decimals or exponent");
+      }
+      return Number(v.text);
+    });
+  }
+  return { key: obj.key, params, widths };
+}
+
+/** Signs one batch line (a string, or null when it was not valid UTF-8); returns the output. */
+function signBatchLine(line, ctx) {
+  const out = { key: "" };
+  try {
+    if (line === null) fail("bad JSON: not valid UTF-8");
+    if (BLANK.test(line)) fail("blank line: want one JSON object per line");
+    let obj;
+    try {
+      obj = parseJsonLine(line);
+    } catch (e) {
+      if (e instanceof JsonError) fail("bad JSON: " + e.message);
+      throw e;
+    }
+    const { key, params, widths } = readBatchLine(obj, out);
+    for (const [name, value] of ctx.extra) {
+      if (!Object.hasOwn(params, name)) params[name] = value;
+    }
+    out.url = sign(ctx.keyHex, key, params, ctx.baseUrl, ctx.options);
+    if (widths !== undefined) out.srcset = srcset(ctx.keyHex, key, params, widths, ctx.baseUrl, ctx.options);
+    return out;
+  } catch (e) {
+    return { key: out.key, error: e.message };
+  }
+}
+
+// A blank line (JSON whitespace only) is an error line of its own: output line n answers input
+// line n.
+const BLANK = /^[ \t\r\n]*$/;
+
+// JSON as Go's encoder writes it (internal/sign appendJSON): \b and \f as \u escapes, U+2028
+// and U+2029 escaped, so that both signers' lines are the same bytes.
+function goJSON(value) {
+  return JSON.stringify(value)
+    .replace(/\\(.)/g, (m, c) => (c === "b" ? "\\u0008" : c === "f" ? "\\u000c" : m))
+    .replace(/[\u2028\u2029]/g, (c) => "\\u" + c.charCodeAt(0).toString(16));
+}
+
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 async function runBatch(ctx, stdin, stdout) {
   let ok = true;
   let out = [];
   let outLen = 0;
+  let lineNo = 0;
   const flush = async () => {
     if (out.length === 0) return;
     const chunk = out.join("");
@@ -570,35 +785,101 @@ async function runBatch(ctx, stdin, stdout) {
     }
   };
   // Returns true when enough output is buffered to be written.
-  const handle = (line) => {
+  const handle = (bytes) => {
+    lineNo++;
     // Lines end at "\n"; a "\r" before it is dropped (as Go's bufio.Scanner does).
-    if (line.endsWith("\r")) line = line.slice(0, -1);
-    if (BLANK.test(line)) return false;
+    if (bytes.length > 0 && bytes[bytes.length - 1] === 0x0d) bytes = bytes.subarray(0, bytes.length - 1);
+    let line;
+    try {
+      line = decoder.decode(bytes);
+    } catch {
+      line = null;
+    }
     const result = signBatchLine(line, ctx);
     if (result.error !== undefined) {
       ok = false;
-      result.error = ctx.redact(result.error);
+      result.error = ctx.redact(`line ${lineNo}: ${result.error}`);
     }
-    const text = JSON.stringify(result) + "\n";
+    const text = goJSON(result) + "\n";
     out.push(text);
     outLen += text.length;
     return outLen >= 1 << 16;
   };
-  stdin.setEncoding("utf8");
-  let pending = "";
+  let pending = Buffer.alloc(0);
   for await (const chunk of stdin) {
-    pending += chunk;
+    const buf = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
     let start = 0;
     let nl;
-    while ((nl = pending.indexOf("\n", start)) >= 0) {
-      if (handle(pending.slice(start, nl))) await flush();
+    while ((nl = buf.indexOf(0x0a, start)) >= 0) {
+      if (handle(buf.subarray(start, nl))) await flush();
       start = nl + 1;
     }
-    pending = pending.slice(start);
+    pending = buf.subarray(start);
   }
-  if (pending !== "") handle(pending);
+  if (pending.length > 0) handle(pending);
   await flush();
   return ok;
+}
+
+// ---------------------------------------------------------------------------------------------
+// --expires, read as the Go CLI reads it: a Go duration (time.ParseDuration) or an RFC 3339 time.
+
+const DURATION_UNITS = { ns: 1n, us: 1000n, "µs": 1000n, "μs": 1000n, ms: 1000000n, s: 1000000000n,
+  m: 60000000000n, h: 3600000000000n };
+const DURATION = /^[-+]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+$/u;
+const DURATION_PART = /([0-9]*)(?:\.([0-9]*))?(ns|us|µs|μs|ms|s|m|h)/gu;
+const MAX_INT64 = (1n << 63n) - 1n;
+
+/** Nanoseconds of a Go duration string ("1h30m", "1.5h", "-2s"), or null when it is not one. */
+export function parseGoDuration(text) {
+  if (text === "0" || text === "+0" || text === "-0") return 0n;
+  if (!DURATION.test(text)) return null;
+  let total = 0n;
+  for (const [, whole, frac = "", unit] of text.matchAll(DURATION_PART)) {
+    const u = DURATION_UNITS[unit];
+    let v = BigInt(whole || "0") * u;
+    if (frac !== "") v += (BigInt(frac) * u) / 10n ** BigInt(frac.length);
+    total += v;
+    if (total > MAX_INT64) return null;
+  }
+  return text.startsWith("-") ? -total : total;
+}
+
+const RFC3339 = /^([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:[.,]([0-9]+))?(Z|([+-])([0-9]{2}):([0-9]{2}))$/;
+
+/** Unix seconds of an RFC 3339 time as Go's time.Parse reads it, or null. */
+export function parseRFC3339(text) {
+  const m = RFC3339.exec(text);
+  if (!m) return null;
+  const [y, mo, d, h, mi, sec] = m.slice(1, 7).map(Number);
+  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  const daysIn = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][mo - 1];
+  if (mo < 1 || mo > 12 || d < 1 || d > daysIn || h > 23 || mi > 59 || sec > 59) return null;
+  let offset = 0;
+  if (m[8] !== "Z") {
+    const [oh, om] = [Number(m[10]), Number(m[11])];
+    if (oh > 23 || om > 59) return null;
+    offset = (oh * 60 + om) * 60 * (m[9] === "-" ? -1 : 1);
+  }
+  const t = new Date(0);
+  t.setUTCFullYear(y, mo - 1, d); // not Date.UTC, which reads years 0-99 as 1900-1999
+  t.setUTCHours(h, mi, sec);
+  return t.getTime() / 1000 - offset;
+}
+
+/** exp for --expires: unix seconds, from a duration from now or an RFC 3339 time. */
+export function parseExpires(text, nowMs = Date.now()) {
+  const d = parseGoDuration(text);
+  if (d !== null) {
+    if (d <= 0n) throw new UsageError(`--expires: want a positive duration`);
+    return String((BigInt(nowMs) * 1000000n + d) / 1000000000n);
+  }
+  const t = parseRFC3339(text);
+  if (t === null) {
+    throw new UsageError("--expires: want a duration like 24h or an RFC 3339 time like 2027-01-01T00:00:00Z");
+  }
+  if (t * 1000 <= nowMs) throw new UsageError("--expires: that time is in the past");
+  return String(t);
 }
 
 function makeRedactor(keys) {
@@ -630,16 +911,22 @@ export async function main(argv, { env = process.env, stdin = process.stdin, std
     }
     const widths = opts.widths === undefined ? undefined : parseWidths(opts.widths);
     const params = opts.batch ? undefined : parseParamArgs(opts.positional.slice(1));
+    const extra = opts.expires === undefined ? [] : [["exp", parseExpires(opts.expires)]];
     const keys = loadKeys(opts, env);
     redact = makeRedactor(keys);
     const ctx = {
       keyHex: keys[0],
-      baseUrl: opts.baseUrl ?? env.IMGPROXY_SIGNING_BASE_URL ?? "",
+      baseUrl: normalizeBaseUrl(opts.baseUrl ?? env.IMGPROXY_SIGNING_BASE_URL ?? ""),
       options: { maxOutputDim },
+      extra,
       redact,
     };
     if (opts.batch) return (await runBatch(ctx, stdin, stdout)) ? 0 : 1;
     const objectKey = opts.positional[0];
+    if (extra.length > 0 && Object.hasOwn(params, "exp")) {
+      throw new UsageError("exp=... and --expires both set the expiry: give one");
+    }
+    for (const [name, value] of extra) params[name] = value;
     const line = widths === undefined
       ? sign(ctx.keyHex, objectKey, params, ctx.baseUrl, ctx.options)
       : srcset(ctx.keyHex, objectKey, params, widths, ctx.baseUrl, ctx.options);

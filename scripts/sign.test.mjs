@@ -175,10 +175,10 @@ describe("object key validation", () => {
     ["x".repeat(1025), /1025 bytes, more than 1024/],
     ["ß".repeat(512) + "x", /1025 bytes/],
     ["😀".repeat(256) + "a", /1025 bytes/],
-    ["/a", /empty path segment/],
+    ["/a", /starts with a slash: drop it/],
     ["a/", /empty path segment/],
     ["a//b", /empty path segment/],
-    ["/", /empty path segment/],
+    ["/", /starts with a slash: drop it/],
     [".", /"\." path segment/],
     ["..", /"\.\." path segment/],
     ["a/./b", /"\." path segment/],
@@ -374,9 +374,15 @@ describe("srcset", () => {
     assert.equal(srcset(KEY, "photos/cat.jpg", { fm: "webp" }, [320]), sign(KEY, "photos/cat.jpg", { fm: "webp", w: 320 }) + " 320w");
     assert.equal(srcset(KEY, "a.jpg", {}, [1]), sign(KEY, "a.jpg", { w: 1 }) + " 1w");
   });
-  test("keeps the order of the widths", () => {
-    const got = srcset(KEY, "a.jpg", {}, [640, 320]).split(", ").map((e) => e.split(" ")[1]);
-    assert.deepEqual(got, ["640w", "320w"]);
+  test("widths sorted and each once: a repeated descriptor makes a browser drop a candidate", () => {
+    const got = srcset(KEY, "a.jpg", {}, [640, 320, 640]).split(", ").map((e) => e.split(" ")[1]);
+    assert.deepEqual(got, ["320w", "640w"]);
+  });
+  test("descriptors are real pixel widths, w·dpr rounded half up as the server does", () => {
+    const d = (dpr, widths) => srcset(KEY, "a.jpg", { dpr }, widths).split(", ").map((e) => e.split(" ")[1]);
+    assert.deepEqual(d("2", [300]), ["600w"]);
+    assert.deepEqual(d("1.5", [101, 300]), ["152w", "450w"]); // 151.5 -> 152
+    assert.deepEqual(d("2.25", [3, 1]), ["2w", "7w"]); // 2.25, 6.75
   });
   test("base URL and options", () => {
     const got = srcset(KEY, "a.jpg", { q: 50 }, [100, 200], "https://img.example.com/");
@@ -386,7 +392,7 @@ describe("srcset", () => {
   });
   test("with h: h scaled, rounded half up, at least 1", () => {
     const got = srcset(KEY, "Fotos/Straße 1.jpg", { w: 640, h: 480, fit: "cover", position: "smart" }, [320, 1000, 1]);
-    const want = [[320, 240], [1000, 750], [1, 1]]
+    const want = [[1, 1], [320, 240], [1000, 750]]
       .map(([w, h]) => `${sign(KEY, "Fotos/Straße 1.jpg", { w, h, fit: "cover", position: "smart" })} ${w}w`)
       .join(", ");
     assert.equal(got, want);
@@ -608,7 +614,7 @@ describe("command line: --key-file", () => {
 });
 
 describe("command line: --batch", () => {
-  test("one output line per non-blank input line, in order; a bad line does not stop the others", () => {
+  test("one output line per input line, in order; a bad line does not stop the others", () => {
     const lines = [
       JSON.stringify({ key: "photos/cat.jpg", params: { w: "400", fm: "webp", q: "80" } }),
       "",
@@ -635,29 +641,31 @@ describe("command line: --batch", () => {
     const base = "https://img.example.com";
     const want = [
       { key: "photos/cat.jpg", url: base + data.vectors[0].url },
+      { key: "", error: "line 2: blank line: want one JSON object per line" },
       {
         key: "Fotos/Straße 1.jpg",
         url: base + data.vectors[2].url,
         srcset: srcset(KEY, "Fotos/Straße 1.jpg", { w: 640, h: 480, fit: "cover", position: "smart" }, [320, 640], base),
       },
-      { key: "", error: "invalid JSON" },
-      { key: "a/b.jpg", error: /parameter "w"/ },
+      { key: "", error: "line 4: bad JSON: invalid JSON" },
+      { key: "", error: "line 5: blank line: want one JSON object per line" },
+      { key: "a/b.jpg", error: /^line 6: parameter "w"/ },
       { key: "photos/cat.jpg", url: base + data.vectors[1].url },
-      { key: "", error: "line must be a JSON object" },
-      { key: "a//b.jpg", error: /empty path segment/ },
-      { key: "", error: /"key" must be a string/ },
-      { key: "a.jpg", error: /unknown field "width"/ },
-      { key: "a.jpg", error: "widths with h need w to keep the aspect ratio" },
-      { key: "a.jpg", error: /widths must be a non-empty list/ },
-      { key: "a.jpg", error: /params must be an object/ },
-      { key: "\ud800", error: /well-formed/ },
+      { key: "", error: "line 8: bad JSON: want an object" },
+      { key: "a//b.jpg", error: /^line 9: .*empty path segment/ },
+      { key: "", error: /^line 10: "key" must be a string/ },
+      { key: "a.jpg", error: /^line 11: bad JSON: unknown field "width"/ },
+      { key: "a.jpg", error: "line 12: widths with h need w to keep the aspect ratio" },
+      { key: "a.jpg", error: /^line 13: widths must be a non-empty list/ },
+      { key: "a.jpg", error: /^line 14: "params" must be an object/ },
+      { key: "\ufffd", error: /^line 15: object key has an unpaired surrogate/ },
       { key: "a.jpg", url: sign(KEY, "a.jpg", { w: 100 }, base) },
       { key: "a.jpg", url: sign(KEY, "a.jpg", {}, base) },
       { key: "last.jpg", url: sign(KEY, "last.jpg", { w: 2 }, base) },
     ];
     const out = r.stdout.split("\n");
     assert.equal(out.pop(), "", "output ends with a newline");
-    assert.equal(out.length, want.length);
+    assert.equal(out.length, lines.length, "one output line per input line");
     out.forEach((line, i) => {
       const got = JSON.parse(line);
       const w = want[i];
@@ -669,9 +677,38 @@ describe("command line: --batch", () => {
     });
     // Exact bytes of one line: compact JSON, fields key, url, srcset.
     assert.equal(out[0], `{"key":"photos/cat.jpg","url":"${base}${data.vectors[0].url}"}`);
-    assert.ok(out[1].startsWith('{"key":"Fotos/Straße 1.jpg","url":"https://img.example.com/Fotos/Stra%C3%9Fe%201.jpg?'));
-    assert.equal(out[2], '{"key":"","error":"invalid JSON"}');
-    assert.ok(out[12].startsWith('{"key":"\\ud800","error":'));
+    assert.ok(out[2].startsWith('{"key":"Fotos/Straße 1.jpg","url":"https://img.example.com/Fotos/Stra%C3%9Fe%201.jpg?'));
+    assert.equal(out[3], '{"key":"","error":"line 4: bad JSON: invalid JSON"}');
+  });
+  test("numbers are taken as written, as the Go CLI takes them", () => {
+    const cases = [
+      [{ w: 400 }, true], [{ dpr: 1.5, w: 4 }, true],
+      ['{"w": 400.0}', false], ['{"w": 4e2}', false], ['{"dpr": 1.50}', false], ['{"w": -0}', false],
+      ['{"w": null}', false], ['{"w": true}', false], ['{"exp": 99999999999999999}', true],
+    ];
+    const input = cases.map(([p]) => `{"key": "a.jpg", "params": ${typeof p === "string" ? p : JSON.stringify(p)}}`).join("\n");
+    const out = run(["--batch"], { input }).stdout.trim().split("\n").map((l) => JSON.parse(l));
+    cases.forEach(([p, ok], i) => assert.equal(out[i].url !== undefined, ok, `${JSON.stringify(p)}: ${JSON.stringify(out[i])}`));
+    // 99999999999999999 is 100000000000000000 as a JavaScript number: the digits must survive.
+    assert.match(out[8].url, /exp=99999999999999999&/);
+  });
+  test("--expires: a Go duration or an RFC 3339 time, on every line without its own exp", () => {
+    const input = '{"key":"a.jpg"}\n{"key":"b.jpg","params":{"exp":5}}\n';
+    const r = run(["--batch", "--expires", "2030-01-01T02:00:00+02:00"], { input });
+    assert.equal(r.code, 0, r.stderr);
+    const [a, b] = r.stdout.trim().split("\n").map((l) => JSON.parse(l).url);
+    assert.match(a, /\?exp=1893456000&s=/);
+    assert.match(b, /\?exp=5&s=/);
+    const before = Math.floor(Date.now() / 1000) + 5400;
+    const one = run(["a.jpg", "--expires", "1h30m"]);
+    const exp = Number(new URL(one.stdout.trim(), "http://x").searchParams.get("exp"));
+    assert.ok(exp >= before && exp <= before + 5, `${exp} not about ${before}`);
+    for (const bad of ["-1h", "0", "1d", "2020-01-01T00:00:00Z", "2030-02-30T00:00:00Z", "tomorrow"]) {
+      const e = run(["a.jpg", "--expires", bad]);
+      assert.equal(e.code, 1, bad);
+      assert.match(e.stderr, /--expires/, bad);
+    }
+    assert.equal(run(["a.jpg", "--expires", "1h", "--expires", "2h"]).code, 1);
   });
   test("exit 0 when every line signed; empty input is fine", () => {
     const input = data.vectors.map((v) => JSON.stringify({ key: v.object_key, params: v.params })).join("\r\n") + "\r\n";
@@ -682,8 +719,8 @@ describe("command line: --batch", () => {
     assert.equal(e.code, 0);
     assert.equal(e.stdout, "");
     const blank = run(["--batch"], { input: "\n\n  \n" });
-    assert.equal(blank.code, 0);
-    assert.equal(blank.stdout, "");
+    assert.equal(blank.code, 1);
+    assert.equal(blank.stdout.split("\n").length, 4, "an error line for each blank line");
   });
   test("limits from the configuration apply", () => {
     const input = JSON.stringify({ key: "a.jpg", params: { w: 9000 } }) + "\n";

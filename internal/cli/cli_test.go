@@ -198,3 +198,91 @@ func TestVersion(t *testing.T) {
 		t.Errorf("version: %q", out)
 	}
 }
+
+// A base URL with a path: sign puts the path in front, the signature covers
+// the object key and parameters only, and verify cuts the prefix (the
+// server's, or the base URL's path) before it checks, as the server does.
+func TestSignAndVerifyWithPathPrefix(t *testing.T) {
+	t.Setenv("IMGPROXY_SIGNING_BASE_URL", "")
+	code, out, errOut := run(t, vectorKey, "", "sign", "photos/cat.jpg", "-w", "400", "--fm", "webp", "-q", "80",
+		"--base-url", "https://example.com/img/")
+	if want := "https://example.com/img" + vector1 + "\n"; code != 0 || out != want {
+		t.Fatalf("sign: %d %q %q, want %q", code, out, errOut, want)
+	}
+	u := strings.TrimSpace(out)
+	for _, c := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		code int
+		want []string
+	}{
+		{"flag", nil, []string{"--path-prefix", "/img"}, 0, []string{"prefix:     /img, cut before verifying", "matches key 1", "accepted"}},
+		{"server.path_prefix", map[string]string{"IMGPROXY_SERVER_PATH_PREFIX": "/img/"}, nil, 0, []string{"prefix:     /img", "accepted"}},
+		{"outside the prefix", nil, []string{"--path-prefix", "/pics"}, 1, []string{"not under the path prefix /pics", "404", "refused"}},
+		{"no prefix configured", nil, nil, 1, []string{"matches none", "without its leading /img", "server.path_prefix: /img"}},
+		{"bad prefix", nil, []string{"--path-prefix", "img"}, 1, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			for k, v := range c.env {
+				t.Setenv(k, v)
+			}
+			code, out, errOut := run(t, vectorKey, "", append([]string{"verify", u}, c.args...)...)
+			if code != c.code {
+				t.Errorf("exit %d, want %d\n%s%s", code, c.code, out, errOut)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+	// The base URL's path, from the configuration (run sets the variable empty).
+	t.Setenv("IMGPROXY_SIGNING_BASE_URL", "https://example.com/img")
+	var o bytes.Buffer
+	if code := Main([]string{"verify", u}, nil, &o, &o); code != 0 || !strings.Contains(o.String(), "prefix:     /img, cut") {
+		t.Errorf("prefix from signing.base_url: %d\n%s", code, o.String())
+	}
+	// A base URL the server could not be configured to match is refused.
+	for _, base := range []string{"https://example.com/img?x=1", "https://example.com/a b", "example.com/img"} {
+		if code, _, errOut := run(t, vectorKey, "", "sign", "a.jpg", "--base-url", base); code != 1 || !strings.Contains(errOut, "signing.base_url") {
+			t.Errorf("base URL %q: %d %q", base, code, errOut)
+		}
+	}
+}
+
+func TestSignFlagSlips(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"sign", "a.jpg", "-w", "300", "-w", "400"}, "--w given twice"},
+		{[]string{"sign", "a.jpg", "--fm", "webp", "--fm", "avif"}, "--fm given twice"},
+		{[]string{"sign", "a.jpg", "--widths", "1,2", "--widths", "3"}, "--widths given twice"},
+		{[]string{"sign", "--batch", "-w", "300"}, "--w shapes one URL"},
+		{[]string{"sign", "--batch", "--picture"}, "--picture shapes one URL"},
+		{[]string{"sign", "--batch", "--widths", "320,640"}, "--widths shapes one URL"},
+		{[]string{"sign", "--batch", "--enlarge"}, "--enlarge shapes one URL"},
+		{[]string{"sign", "--batch", "--alt", "x"}, "--alt shapes one URL"},
+		{[]string{"sign", "/photos/x.jpg"}, "drop it (photos/x.jpg)"},
+	} {
+		code, out, errOut := run(t, vectorKey, `{"key":"a.jpg"}`, c.args...)
+		if code != 1 || out != "" || !strings.Contains(errOut, c.want) {
+			t.Errorf("%v: %d %q %q, want an error with %q", c.args, code, out, errOut, c.want)
+		}
+	}
+	// --widths is sorted and each width signed once.
+	code, out, _ := run(t, vectorKey, "", "sign", "a.jpg", "--widths", "640,320,640")
+	if parts := strings.Split(strings.TrimSpace(out), ", "); code != 0 || len(parts) != 2 ||
+		!strings.HasSuffix(parts[0], " 320w") || !strings.HasSuffix(parts[1], " 640w") {
+		t.Errorf("widths: %q", out)
+	}
+	// --expires is for every line of a batch, and a blank line is answered.
+	code, out, _ = run(t, vectorKey, "{\"key\":\"a.jpg\"}\n\n{\"key\":\"b.jpg\"}\n", "sign", "--batch", "--expires", "2030-01-01T00:00:00Z")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 1 || len(lines) != 3 || !strings.Contains(lines[0], "exp=1893456000&") ||
+		lines[1] != `{"key":"","error":"line 2: blank line: want one JSON object per line"}` || !strings.Contains(lines[2], "b.jpg?exp=") {
+		t.Errorf("batch: %d\n%s", code, out)
+	}
+}

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/imgproxy-team/imgproxy/internal/config"
 	"github.com/imgproxy-team/imgproxy/internal/params"
@@ -76,8 +78,54 @@ validated exactly as the server does: what it would refuse, sign refuses.`,
 	f.String("alt", "", "alt text for --picture")
 	f.Bool("batch", false, "read JSON lines from stdin, write one JSON line per input line")
 	f.String("key-file", "", "file holding the signing keys (overrides signing.keys)")
-	f.String("base-url", "", "prefix of printed URLs, e.g. https://img.example.com")
+	f.String("base-url", "", "prefix of printed URLs, e.g. https://img.example.com or https://example.com/img")
+	onlyOnce(f)
 	return cmd
+}
+
+// onlyOnce makes every flag of f an error when given twice: "-w 300 -w 400"
+// is a slip, and silently signing one of them hides it.
+func onlyOnce(f *pflag.FlagSet) {
+	f.VisitAll(func(fl *pflag.Flag) {
+		fl.Value = &onceValue{Value: fl.Value, name: fl.Name}
+	})
+}
+
+type onceValue struct {
+	pflag.Value
+	name string
+	set  bool
+}
+
+func (v *onceValue) Set(s string) error {
+	if v.set {
+		return fmt.Errorf("--%s given twice", v.name)
+	}
+	v.set = true
+	return v.Value.Set(s)
+}
+
+// IsBoolFlag keeps "--picture" meaning true, as pflag's bool flags do.
+func (v *onceValue) IsBoolFlag() bool {
+	b, ok := v.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
+}
+
+// singleURLFlags shape one URL; a batch takes all of that from its lines.
+var singleURLFlags = []string{"enlarge", "widths", "picture", "sizes", "alt"}
+
+// refuseWithBatch names the first flag set that a batch would ignore.
+func refuseWithBatch(f *pflag.FlagSet) error {
+	names := slices.Clone(singleURLFlags)
+	for _, p := range paramFlags {
+		names = append(names, p.flag)
+	}
+	for _, n := range names {
+		if f.Changed(n) {
+			return fmt.Errorf("--%s shapes one URL: with --batch, put it in each line's params (or widths)", n)
+		}
+	}
+	return nil
 }
 
 func runSign(cmd *cobra.Command, args []string) error {
@@ -103,6 +151,9 @@ func runSign(cmd *cobra.Command, args []string) error {
 	}
 
 	if batch, _ := f.GetBool("batch"); batch {
+		if err := refuseWithBatch(f); err != nil {
+			return err
+		}
 		// A batch allocates quickly but keeps little alive (a few chunks of
 		// lines): collecting a quarter as often costs a few MiB and saves
 		// about a fifth of its time. GOGC, when set, still wins.

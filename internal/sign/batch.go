@@ -3,8 +3,6 @@ package sign
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"runtime"
@@ -16,45 +14,12 @@ import (
 // maxLine bounds one input line of a batch.
 const maxLine = 1 << 20
 
-// batchIn is one input line.
-type batchIn struct {
-	Key    string                `json:"key"`
-	Params map[string]paramValue `json:"params"`
-	Widths []int                 `json:"widths"`
-}
-
 // batchOut is one output line; exactly one of URL and Error is set.
 type batchOut struct {
 	Key    string `json:"key"`
 	URL    string `json:"url,omitempty"`
 	Srcset string `json:"srcset,omitempty"`
 	Error  string `json:"error,omitempty"`
-}
-
-// paramValue accepts a JSON string or number, so build tools can write
-// {"w": 400} as well as {"w": "400"}.
-type paramValue string
-
-func (v *paramValue) UnmarshalJSON(b []byte) error {
-	if len(b) > 1 && b[0] == '"' {
-		// The common case, a plain string, without a second decoder pass.
-		if inner := b[1 : len(b)-1]; bytes.IndexByte(inner, '\\') < 0 {
-			*v = paramValue(inner)
-			return nil
-		}
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*v = paramValue(s)
-		return nil
-	}
-	// json has checked the syntax already: a number is its own text.
-	if len(b) > 0 && (b[0] == '-' || '0' <= b[0] && b[0] <= '9') {
-		*v = paramValue(b)
-		return nil
-	}
-	return errors.New("a parameter value must be a string or a number")
 }
 
 // batchChunk is how many lines one worker signs at a time: large enough
@@ -71,8 +36,9 @@ type chunk struct {
 	done   chan struct{}
 }
 
-// Batch reads JSON lines from r and writes one JSON line per non-blank input
-// line to w, in order: the URL (and srcset when widths are given), or the
+// Batch reads JSON lines from r and writes one JSON line per input line to
+// w, in order (a blank line gets an error, so that output line n always
+// answers input line n): the URL (and srcset when widths are given), or the
 // line's error. extra parameters (exp from --expires) are added to every line
 // that does not set them itself. Lines are signed in parallel, one chunk per
 // core, and written in input order. It returns how many lines failed; err is
@@ -141,11 +107,7 @@ func (s *Signer) Batch(r io.Reader, w io.Writer, extra []urlsig.Param) (failed i
 // signChunk signs a chunk's lines into its output buffer.
 func (s *Signer) signChunk(c *chunk, extra []urlsig.Param) {
 	var b []byte
-	for i, raw := range c.lines {
-		line := bytes.TrimSpace(raw)
-		if len(line) == 0 {
-			continue
-		}
+	for i, line := range c.lines {
 		out := s.batchLine(line, extra)
 		if out.Error != "" {
 			c.failed++
@@ -154,96 +116,6 @@ func (s *Signer) signChunk(c *chunk, extra []urlsig.Param) {
 		b = out.appendJSON(b[:0])
 		c.out.Write(b)
 	}
-}
-
-func (s *Signer) batchLine(line []byte, extra []urlsig.Param) batchOut {
-	var in batchIn
-	if err := json.Unmarshal(line, &in); err != nil {
-		return batchOut{Key: in.Key, Error: "bad JSON: " + err.Error()}
-	}
-	// A misspelt "params" must not sign the original. (json.Decoder's
-	// DisallowUnknownFields does this too, at a third of the batch's time.)
-	if name, ok := unknownField(line); ok {
-		return batchOut{Key: in.Key, Error: fmt.Sprintf("bad JSON: unknown field %q", name)}
-	}
-	ps := make([]urlsig.Param, 0, len(in.Params)+len(extra))
-	for n, v := range in.Params {
-		ps = append(ps, urlsig.Param{Name: n, Value: string(v)})
-	}
-	for _, e := range extra {
-		if _, ok := in.Params[e.Name]; !ok {
-			ps = append(ps, e)
-		}
-	}
-	url, err := s.URL(in.Key, ps)
-	if err != nil {
-		return batchOut{Key: in.Key, Error: err.Error()}
-	}
-	out := batchOut{Key: in.Key, URL: url}
-	if in.Widths != nil {
-		if out.Srcset, err = s.Srcset(in.Key, ps, in.Widths); err != nil {
-			return batchOut{Key: in.Key, Error: err.Error()}
-		}
-	}
-	return out
-}
-
-// unknownField returns the first top-level key of a JSON object that is not
-// one of batchIn's. line must already be valid JSON (json.Unmarshal checked
-// it), so this only has to find the keys, not check the syntax.
-func unknownField(line []byte) (string, bool) {
-	i := bytes.IndexByte(line, '{')
-	if i < 0 {
-		return "", false
-	}
-	depth := 0
-	for i++; i < len(line); i++ {
-		switch c := line[i]; c {
-		case '"':
-			end := endOfString(line, i)
-			if depth == 0 && end+1 < len(line) && isKey(line[end+1:]) {
-				switch name := string(line[i+1 : end]); name {
-				case "key", "params", "widths":
-				default:
-					return name, true
-				}
-			}
-			i = end
-		case '{', '[':
-			depth++
-		case '}', ']':
-			depth--
-		}
-	}
-	return "", false
-}
-
-// endOfString returns the index of the quote that closes the string
-// starting at line[start].
-func endOfString(line []byte, start int) int {
-	for i := start + 1; i < len(line); i++ {
-		switch line[i] {
-		case '\\':
-			i++
-		case '"':
-			return i
-		}
-	}
-	return len(line) - 1
-}
-
-// isKey reports whether what follows a string is a colon: it was a key.
-func isKey(rest []byte) bool {
-	for _, c := range rest {
-		switch c {
-		case ' ', '\t', '\r', '\n':
-			continue
-		case ':':
-			return true
-		}
-		return false
-	}
-	return false
 }
 
 // appendJSON appends o as one JSON line, fields in a fixed order, without

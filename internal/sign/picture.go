@@ -2,24 +2,36 @@ package sign
 
 import (
 	"errors"
+	"fmt"
 	"html"
+	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/imgproxy-team/imgproxy/internal/params"
 	"github.com/imgproxy-team/imgproxy/internal/urlsig"
 )
 
 // PictureOptions are the attributes of <picture> markup besides the URLs.
 type PictureOptions struct {
-	Widths []int  // srcset widths; empty for a single URL
-	Sizes  string // the sizes attribute
+	Widths []int  // srcset widths in CSS pixels; empty for a single URL
+	Sizes  string // the sizes attribute; empty derives it from w
 	Alt    string
 }
 
 // Picture returns <picture> markup: an AVIF <source>, a WebP <source>, and
 // an <img> fallback in the original's format (no fm), each with the same
-// srcset. width and height are set when ps has both w and h, so the browser
-// reserves the space before the image arrives.
+// candidates.
+//
+// The markup must draw the image at the size asked for on every screen.
+// A browser draws an image at its pixel width divided by its density, and
+// takes the density of a "600w" candidate from the slot sizes promises: so
+// every descriptor is the candidate's real pixel width (w·dpr), sizes says
+// the image is w CSS pixels wide (or the viewport's width below that), and
+// <img> carries width and height, so that the space is reserved before the
+// image arrives. Without an origin lookup only the box is known: height is
+// set only when h is, and neither when fit=inside or outside, whose output
+// has the original's aspect ratio.
 func (s *Signer) Picture(key string, ps []urlsig.Param, o PictureOptions) (string, error) {
 	for _, p := range ps {
 		if p.Name == "fm" || p.Name == "auto" {
@@ -30,8 +42,21 @@ func (s *Signer) Picture(key string, ps []urlsig.Param, o PictureOptions) (strin
 	if err != nil {
 		return "", err
 	}
-	if o.Sizes != "" && len(o.Widths) == 0 && w == 0 {
+	opts, err := params.Parse(ps, s.Limits)
+	if err != nil {
+		return "", err
+	}
+	widthDescriptors := len(o.Widths) > 0 || w > 0
+	sizes := o.Sizes
+	switch {
+	case sizes != "" && !widthDescriptors:
 		return "", errors.New("sizes needs widths (or w): it picks among width descriptors")
+	case sizes == "" && w > 0:
+		sizes = fmt.Sprintf("(max-width: %dpx) 100vw, %dpx", w, w)
+	case sizes == "" && len(o.Widths) > 0:
+		// Without a slot, a browser assumes the viewport's width and draws
+		// the image that wide: a 320..640 srcset would fill a 1200 px window.
+		return "", errors.New("widths without w need sizes: say how wide the image is drawn, with w (CSS pixels) or sizes")
 	}
 
 	// candidates returns the srcset for one format, and the URL for src.
@@ -50,7 +75,7 @@ func (s *Signer) Picture(key string, ps []urlsig.Param, o PictureOptions) (strin
 			// the largest.
 			srcW := w
 			if srcW == 0 {
-				srcW = maxOf(o.Widths)
+				srcW = slices.Max(o.Widths)
 			}
 			sv := withParam(v, "w", strconv.Itoa(srcW))
 			if h > 0 {
@@ -60,7 +85,12 @@ func (s *Signer) Picture(key string, ps []urlsig.Param, o PictureOptions) (strin
 			return set, src, err
 		case w > 0:
 			src, err = s.URL(key, v)
-			return src + " " + strconv.Itoa(w) + "w", src, err
+			return src + " " + strconv.Itoa(opts.PixelWidth()) + "w", src, err
+		case h > 0 && opts.DPR != 100:
+			// Only the height is known: a density descriptor says how
+			// many pixels stand for one CSS pixel.
+			src, err = s.URL(key, v)
+			return src + " " + formatDPR(opts.DPR) + "x", src, err
 		default:
 			src, err = s.URL(key, v)
 			return src, src, err
@@ -76,8 +106,8 @@ func (s *Signer) Picture(key string, ps []urlsig.Param, o PictureOptions) (strin
 		}
 		b.WriteString(`  <source type="` + f.typ + `"`)
 		attr(&b, "srcset", set)
-		if o.Sizes != "" {
-			attr(&b, "sizes", o.Sizes)
+		if sizes != "" {
+			attr(&b, "sizes", sizes)
 		}
 		b.WriteString(">\n")
 	}
@@ -90,26 +120,26 @@ func (s *Signer) Picture(key string, ps []urlsig.Param, o PictureOptions) (strin
 	if set != src {
 		attr(&b, "srcset", set)
 	}
-	if o.Sizes != "" {
-		attr(&b, "sizes", o.Sizes)
+	if sizes != "" {
+		attr(&b, "sizes", sizes)
 	}
 	attr(&b, "alt", o.Alt)
-	if w > 0 && h > 0 {
+	keepsAspect := w > 0 && h > 0 && (opts.Fit == params.FitInside || opts.Fit == params.FitOutside)
+	if w > 0 && !keepsAspect {
 		attr(&b, "width", strconv.Itoa(w))
+	}
+	if h > 0 && !keepsAspect {
 		attr(&b, "height", strconv.Itoa(h))
 	}
 	b.WriteString(` loading="lazy" decoding="async">` + "\n</picture>\n")
 	return b.String(), nil
 }
 
-func attr(b *strings.Builder, name, value string) {
-	b.WriteString(" " + name + `="` + html.EscapeString(value) + `"`)
+// formatDPR writes a dpr in hundredths as the parameter is written: 1.5, 2.
+func formatDPR(hundredths int) string {
+	return strconv.FormatFloat(float64(hundredths)/100, 'f', -1, 64)
 }
 
-func maxOf(ns []int) int {
-	m := ns[0]
-	for _, n := range ns[1:] {
-		m = max(m, n)
-	}
-	return m
+func attr(b *strings.Builder, name, value string) {
+	b.WriteString(" " + name + `="` + html.EscapeString(value) + `"`)
 }

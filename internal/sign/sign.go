@@ -7,6 +7,7 @@ package sign
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -23,26 +24,36 @@ type Signer struct {
 
 // URL validates the parameters and returns the signed URL.
 func (s *Signer) URL(key string, ps []urlsig.Param) (string, error) {
-	b, err := s.appendURL(nil, key, ps)
+	b, _, err := s.appendURL(nil, key, ps)
 	return string(b), err
 }
 
-func (s *Signer) appendURL(dst []byte, key string, ps []urlsig.Param) ([]byte, error) {
-	if _, err := params.Parse(ps, s.Limits); err != nil {
-		return dst, err
+// appendURL appends the signed URL and returns the parsed options too, for
+// the pixel sizes a descriptor needs.
+func (s *Signer) appendURL(dst []byte, key string, ps []urlsig.Param) ([]byte, params.Options, error) {
+	if strings.HasPrefix(key, "/") {
+		// The commonest slip: a path pasted where an object key belongs.
+		return dst, params.Options{}, fmt.Errorf("object key %q starts with a slash: drop it (%s); the URL adds it", key, strings.TrimLeft(key, "/"))
+	}
+	o, err := params.Parse(ps, s.Limits)
+	if err != nil {
+		return dst, o, err
 	}
 	start := len(dst)
 	dst = append(dst, s.BaseURL...)
-	dst, err := s.Ring.AppendURL(dst, key, ps)
+	dst, err = s.Ring.AppendURL(dst, key, ps)
 	if err != nil {
-		return dst[:start], err
+		return dst[:start], o, err
 	}
-	return dst, nil
+	return dst, o, nil
 }
 
 // Srcset returns a srcset value, "URL 320w, URL 640w", with w set to each
-// width in turn. When ps has h, it must have w too, and h is scaled with
-// each width to keep the aspect ratio.
+// width in turn, smallest first and each once (a repeated descriptor makes
+// the browser drop a candidate). When ps has h, it must have w too, and h is
+// scaled with each width to keep the aspect ratio. A descriptor is the
+// candidate's width in real pixels, w·dpr, which is what the browser divides
+// by the slot's width to know an image's density.
 func (s *Signer) Srcset(key string, ps []urlsig.Param, widths []int) (string, error) {
 	if len(widths) == 0 {
 		return "", errors.New("no widths")
@@ -55,7 +66,7 @@ func (s *Signer) Srcset(key string, ps []urlsig.Param, widths []int) (string, er
 		return "", errors.New("widths with h need w too, to keep the aspect ratio")
 	}
 	var b []byte
-	for i, w := range widths {
+	for i, w := range SortWidths(widths) {
 		if w < 1 {
 			return "", fmt.Errorf("width %d: want a positive integer", w)
 		}
@@ -66,14 +77,22 @@ func (s *Signer) Srcset(key string, ps []urlsig.Param, widths []int) (string, er
 		if i > 0 {
 			b = append(b, ", "...)
 		}
-		if b, err = s.appendURL(b, key, v); err != nil {
+		var o params.Options
+		if b, o, err = s.appendURL(b, key, v); err != nil {
 			return "", fmt.Errorf("width %d: %w", w, err)
 		}
 		b = append(b, ' ')
-		b = strconv.AppendInt(b, int64(w), 10)
+		b = strconv.AppendInt(b, int64(o.PixelWidth()), 10)
 		b = append(b, 'w')
 	}
 	return string(b), nil
+}
+
+// SortWidths returns the widths sorted and each once, leaving ws alone.
+func SortWidths(ws []int) []int {
+	out := slices.Clone(ws)
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // ScaleHeight returns h·w/w0 rounded half up, and at least 1: the height
@@ -112,7 +131,7 @@ func withParam(ps []urlsig.Param, name, value string) []urlsig.Param {
 	return append(out, urlsig.Param{Name: name, Value: value})
 }
 
-// ParseWidths parses "320,640,1280".
+// ParseWidths parses "320,640,1280", sorted and each once.
 func ParseWidths(s string) ([]int, error) {
 	var out []int
 	for f := range strings.SplitSeq(s, ",") {
@@ -122,5 +141,5 @@ func ParseWidths(s string) ([]int, error) {
 		}
 		out = append(out, n)
 	}
-	return out, nil
+	return SortWidths(out), nil
 }

@@ -183,8 +183,8 @@ func TestBatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if failed != 4 {
-		t.Errorf("failed = %d, want 4", failed)
+	if failed != 5 {
+		t.Errorf("failed = %d, want 5", failed)
 	}
 	var lines []batchOut
 	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
@@ -194,24 +194,24 @@ func TestBatch(t *testing.T) {
 		}
 		lines = append(lines, o)
 	}
-	if len(lines) != 7 {
-		t.Fatalf("%d output lines for 7 input lines:\n%s", len(lines), out.String())
+	if len(lines) != 8 {
+		t.Fatalf("%d output lines for 8 input lines:\n%s", len(lines), out.String())
 	}
 	want0 := "https://img.example.com/photos/cat.jpg?fm=webp&q=80&w=400&s=J0dnIbFpJJyLFhQ9RGshlmd6fVuxPMFxZEu7VhCMo3k"
 	if lines[0].URL != want0 || lines[0].Error != "" {
 		t.Errorf("line 1: %+v", lines[0])
 	}
-	for i, sub := range map[int]string{1: "line 2: invalid parameter w", 2: "line 4: bad JSON", 3: `unknown field "parms"`, 5: "invalid parameter w"} {
+	for i, sub := range map[int]string{1: "line 2: invalid parameter w", 2: "line 3: blank line", 3: "line 4: bad JSON", 4: `unknown field "parms"`, 6: "invalid parameter w"} {
 		if lines[i].URL != "" || !strings.Contains(lines[i].Error, sub) {
 			t.Errorf("output %d: %+v, want error %q", i, lines[i], sub)
 		}
 	}
 	set, _ := s.Srcset("a.jpg", ps("fm", "webp"), []int{320, 640})
-	if lines[4].Srcset != set || lines[4].URL == "" {
-		t.Errorf("srcset line: %+v", lines[4])
+	if lines[5].Srcset != set || lines[5].URL == "" {
+		t.Errorf("srcset line: %+v", lines[5])
 	}
-	if lines[6].Key != "b.jpg" || !strings.Contains(lines[6].URL, "/b.jpg?s=") {
-		t.Errorf("no params: %+v", lines[6])
+	if lines[7].Key != "b.jpg" || !strings.Contains(lines[7].URL, "/b.jpg?s=") {
+		t.Errorf("no params: %+v", lines[7])
 	}
 	if strings.Contains(out.String(), `\u0026`) {
 		t.Error("output escapes & as \\u0026")
@@ -246,23 +246,6 @@ func BenchmarkBatch10k(b *testing.B) {
 	}
 }
 
-func TestUnknownField(t *testing.T) {
-	for line, want := range map[string]string{
-		`{"key": "a", "params": {"w": "1", "parms": "x"}}`: "",
-		`{"key": "a", "parms": {"w": "1"}}`:                "parms",
-		`{"key": "a\"b", "widths": [1, 2], "extra": true}`: "extra",
-		`{"key": "a", "params": {"x": {"nested": 1}}}`:     "",
-		`{"key": "a,\"params\": 1", "params": {}}`:         "",
-		`{"key": "a", "params": {}, "Key": "b"}`:           "Key",
-		` {"widths": [{"a": 1}], "key": "k", "zz": null}`:  "zz",
-	} {
-		got, ok := unknownField([]byte(line))
-		if got != want || ok != (want != "") {
-			t.Errorf("unknownField(%s) = %q, %v; want %q", line, got, ok, want)
-		}
-	}
-}
-
 // The hand-written JSON output is what encoding/json writes.
 func TestBatchOutputMatchesEncodingJSON(t *testing.T) {
 	for _, o := range []batchOut{
@@ -278,5 +261,105 @@ func TestBatchOutputMatchesEncodingJSON(t *testing.T) {
 		if got := string(o.appendJSON(nil)); got != want.String() {
 			t.Errorf("got  %s\nwant %s", got, want.String())
 		}
+	}
+}
+
+// A descriptor is the candidate's real pixel width: a browser divides it by
+// the slot's width to get the density, and draws pixels/density wide.
+func TestSrcsetDescriptorsArePixelWidths(t *testing.T) {
+	s := newSigner(t, "")
+	for _, c := range []struct {
+		dpr    string
+		widths []int
+		want   []string // descriptors, in order
+	}{
+		{"", []int{640, 320, 640}, []string{"320w", "640w"}}, // sorted, each once
+		{"2", []int{300}, []string{"600w"}},
+		{"1.5", []int{101, 300}, []string{"152w", "450w"}}, // 151.5 rounds half up, as the server does
+		{"2.25", []int{3, 1}, []string{"2w", "7w"}},        // 2.25, 6.75
+	} {
+		p := ps("fm", "webp")
+		if c.dpr != "" {
+			p = append(p, ps("dpr", c.dpr)...)
+		}
+		set, err := s.Srcset("a.jpg", p, c.widths)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for cand := range strings.SplitSeq(set, ", ") {
+			_, d, _ := strings.Cut(cand, " ")
+			got = append(got, d)
+		}
+		if strings.Join(got, " ") != strings.Join(c.want, " ") {
+			t.Errorf("dpr %q widths %v: descriptors %v, want %v", c.dpr, c.widths, got, c.want)
+		}
+	}
+	if ws, err := ParseWidths("640, 320,640,1280"); err != nil || fmt.Sprint(ws) != "[320 640 1280]" {
+		t.Errorf("ParseWidths: %v %v", ws, err)
+	}
+}
+
+func TestPictureSizesAndDimensions(t *testing.T) {
+	s := newSigner(t, "")
+	img := func(out string) string {
+		i := strings.Index(out, "<img")
+		return out[i : strings.Index(out[i:], ">")+i+1]
+	}
+	for _, c := range []struct {
+		name   string
+		params []urlsig.Param
+		o      PictureOptions
+		want   []string // in <img>
+		absent []string
+	}{
+		{"w alone", ps("w", "300"), PictureOptions{},
+			[]string{` 300w"`, `sizes="(max-width: 300px) 100vw, 300px"`, `width="300"`}, []string{"height="}},
+		{"dpr 2", ps("w", "300", "dpr", "2"), PictureOptions{},
+			[]string{` 600w"`, `sizes="(max-width: 300px) 100vw, 300px"`, `width="300"`}, []string{" 300w", "height="}},
+		{"w and h", ps("w", "800", "h", "600"), PictureOptions{Widths: []int{400, 800}},
+			[]string{` 400w, `, ` 800w"`, `sizes="(max-width: 800px) 100vw, 800px"`, `width="800" height="600"`}, nil},
+		{"own sizes", ps("w", "800", "h", "600"), PictureOptions{Widths: []int{400, 800}, Sizes: "50vw"},
+			[]string{`sizes="50vw"`, `width="800" height="600"`}, []string{"max-width"}},
+		{"widths and sizes without w", nil, PictureOptions{Widths: []int{400, 800}, Sizes: "50vw"},
+			[]string{`sizes="50vw"`, ` 800w"`}, []string{"width=", "height="}},
+		// inside and outside keep the original's aspect ratio, unknown here.
+		{"fit inside", ps("w", "800", "h", "600", "fit", "inside"), PictureOptions{},
+			[]string{` 800w"`, `sizes="(max-width: 800px) 100vw, 800px"`}, []string{"width=", "height="}},
+		{"h alone at dpr 2", ps("h", "200", "dpr", "2"), PictureOptions{},
+			[]string{` 2x"`, `height="200"`}, []string{"sizes=", "width="}},
+		{"h alone", ps("h", "200"), PictureOptions{},
+			[]string{`height="200"`}, []string{"srcset=", "sizes=", "width="}},
+	} {
+		out, err := s.Picture("a.jpg", c.params, c.o)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		tag := img(out)
+		for _, w := range c.want {
+			if !strings.Contains(tag, w) {
+				t.Errorf("%s: <img> lacks %s:\n%s", c.name, w, tag)
+			}
+		}
+		for _, a := range c.absent {
+			if strings.Contains(tag, a) {
+				t.Errorf("%s: <img> has %s:\n%s", c.name, a, tag)
+			}
+		}
+		if got, want := strings.Count(out, "sizes="), strings.Count(tag, "sizes=")*3; got != want {
+			t.Errorf("%s: %d sizes attributes, want one on each source and the img", c.name, got)
+		}
+	}
+	// A srcset without a slot would be drawn as wide as the window.
+	if _, err := s.Picture("a.jpg", nil, PictureOptions{Widths: []int{320, 640}}); err == nil || !strings.Contains(err.Error(), "sizes") {
+		t.Errorf("widths without w or sizes: %v", err)
+	}
+}
+
+func TestLeadingSlashSaysDropIt(t *testing.T) {
+	s := newSigner(t, "")
+	_, err := s.URL("/photos/x.jpg", nil)
+	if err == nil || !strings.Contains(err.Error(), "drop it (photos/x.jpg)") {
+		t.Errorf("leading slash: %v", err)
 	}
 }
