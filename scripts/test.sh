@@ -2,14 +2,15 @@
 # Sets up and runs every test. Installs what is missing (libvips and
 # pkg-config for the cgo build, Node.js for the JavaScript signer,
 # exiftool and the libvips command line as independent readers of what the
-# server returns, staticcheck, versitygw for the S3 tests), then: gofmt, go vet (with and
+# server returns, Chromium to render `sign --picture` markup, staticcheck,
+# versitygw for the S3 tests), then: gofmt, go vet (with and
 # without cgo), staticcheck, go test -race (against a versitygw it starts
 # and stops), and node --test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
-ensure_apt_packages curl nodejs libimage-exiftool-perl libvips-tools
+ensure_apt_packages curl nodejs libimage-exiftool-perl libvips-tools chromium
 # Tests that check the output with exiftool or vips fail, not skip, here.
 export IMGPROXY_TEST_TOOLS_REQUIRED=1
 ensure_go_tool staticcheck honnef.co/go/tools/cmd/staticcheck@v0.8.2
