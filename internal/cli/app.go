@@ -38,10 +38,11 @@ func newApp(cfg *config.Config, ring *urlsig.KeyRing, src *origin.Health, log *s
 		QueueTimeout: cfg.Transform.QueueTimeout,
 		QueueBytes:   cfg.Transform.QueueBytes,
 		Limits: transform.Limits{
-			MaxSourcePixels: cfg.Transform.MaxSourcePixels,
-			MaxOutputDim:    cfg.Transform.MaxOutputDim,
-			MaxSourceFrames: cfg.Transform.MaxSourceFrames,
-			AllowSVG:        cfg.Transform.AllowSVG,
+			MaxSourcePixels:    cfg.Transform.MaxSourcePixels,
+			MaxOutputDim:       cfg.Transform.MaxOutputDim,
+			MaxSourceFrames:    cfg.Transform.MaxSourceFrames,
+			MaxAnimationPixels: cfg.Transform.MaxAnimationPixels,
+			AllowSVG:           cfg.Transform.AllowSVG,
 		},
 		Encoding: transform.Encoding{
 			QualityJPEG: cfg.Transform.QualityJPEG,

@@ -106,12 +106,14 @@ type Transform struct {
 	MaxSourcePixels int64
 	MaxOutputDim    int
 	MaxSourceFrames int
-	AllowSVG        bool
-	QualityJPEG     int
-	QualityWebP     int
-	QualityAVIF     int
-	EffortWebP      int
-	EffortAVIF      int
+	// MaxAnimationPixels bounds all frames of an animation kept animated.
+	MaxAnimationPixels int64
+	AllowSVG           bool
+	QualityJPEG        int
+	QualityWebP        int
+	QualityAVIF        int
+	EffortWebP         int
+	EffortAVIF         int
 }
 
 // HTTP is response header policy.

@@ -69,6 +69,7 @@ func (c *Config) fields() []field {
 		{"transform.max_source_pixels", "50000000", int64Range(&c.Transform.MaxSourcePixels, 1, 1<<40)},
 		{"transform.max_output_dim", "8192", integer(&c.Transform.MaxOutputDim, 1, 1<<16)},
 		{"transform.max_source_frames", "1000", integer(&c.Transform.MaxSourceFrames, 1, 1<<20)},
+		{"transform.max_animation_pixels", "100000000", int64Range(&c.Transform.MaxAnimationPixels, 1, 1<<40)},
 		{"transform.allow_svg", "false", boolean(&c.Transform.AllowSVG)},
 		{"transform.quality.jpg", "80", integer(&c.Transform.QualityJPEG, 1, 100)},
 		{"transform.quality.webp", "80", integer(&c.Transform.QualityWebP, 1, 100)},

@@ -35,6 +35,7 @@ func leakySources(t *testing.T) map[string][]byte {
 		"leak.jpg":         jpg,
 		"leak-rotated.jpg": testimages.WithOrientation(jpg, 6),
 		"leak.tif":         testimages.TIFF(testimages.Photo(96, 64)),
+		"leak-anim.gif":    testimages.QuadrantAnimation(96, 64, 0), // animated outputs too
 	}
 	for _, f := range []params.Format{params.FormatPNG, params.FormatWebP, params.FormatGIF, params.FormatAVIF} {
 		out, err := tr.Transform(context.Background(), jpg, &params.Options{Transform: true}, f)

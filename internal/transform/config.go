@@ -10,9 +10,13 @@ import (
 type Limits struct {
 	MaxSourcePixels int64
 	MaxOutputDim    int
-	// MaxSourceFrames bounds the frames of an animated source (GIF, WebP);
-	// only the first is used, but a decoder walks them all. 0: 1000.
+	// MaxSourceFrames bounds the frames of an animated source (GIF, WebP):
+	// a decoder walks them all, even for a still of the first. 0: 1000.
 	MaxSourceFrames int
+	// MaxAnimationPixels bounds the pixels of all frames together, when an
+	// animation is kept animated (every frame decoded and resized).
+	// 0: 100 megapixels.
+	MaxAnimationPixels int64
 	// AllowSVG lets SVG originals be rasterised (never served as SVG: it
 	// can carry scripts). Off by default.
 	AllowSVG bool

@@ -36,10 +36,11 @@ type plan struct {
 
 	blur, sharpen float64
 
-	format  params.Format
-	quality int
-	effort  int
-	toSRGB  bool
+	format   params.Format
+	quality  int
+	effort   int
+	toSRGB   bool
+	animated bool // every frame transformed alike, and kept
 }
 
 // minSharpen is the smallest sigma libvips 8.14's sharpen has an effect at.
@@ -50,6 +51,7 @@ type source struct {
 	width, height int // after EXIF orientation
 	hasAlpha      bool
 	toSRGB        bool // an embedded profile or CMYK: convert to sRGB
+	frames        int  // pages of an animation (GIF, WebP), else 1
 	jpeg          bool // libjpeg can shrink it while decoding
 }
 
@@ -69,7 +71,8 @@ func (p *plan) outSize() (int, int) {
 // makePlan computes the plan for src and o, writing format f (resolved: not
 // FormatDefault). lim bounds the output and the resized intermediate.
 func makePlan(src source, o *params.Options, f params.Format, enc Encoding, lim Limits) (plan, error) {
-	p := plan{rotate: o.Rotate, flipH: o.FlipH, flipV: o.FlipV, blur: o.Blur, sharpen: o.Sharpen, format: f, toSRGB: src.toSRGB}
+	p := plan{rotate: o.Rotate, flipH: o.FlipH, flipV: o.FlipV, blur: o.Blur, sharpen: o.Sharpen, format: f, toSRGB: src.toSRGB,
+		animated: src.frames > 1 && (f == params.FormatGIF || f == params.FormatWebP)}
 	if p.sharpen > 0 {
 		// libvips' sharpen changes nothing below this sigma; the contract
 		// allows 0.3, and a URL that asks for sharpening gets some.
@@ -104,7 +107,9 @@ func makePlan(src source, o *params.Options, f params.Format, enc Encoding, lim 
 		p.embed = true
 		p.embedW, p.embedH = g.outW, g.outH
 		p.embedX, p.embedY = (g.outW-g.resizeW)/2, (g.outH-g.resizeH)/2
-	case o.Position == params.PositionSmart:
+	case o.Position == params.PositionSmart && !p.animated:
+		// (An animation's frames are cropped alike, at the centre:
+		// attention would pick a different part of each.)
 		// thumbnail resizes to cover the box and crops by attention in one
 		// go; a separate smartcrop after it would need random access to a
 		// sequentially decoded image. Attention does not care which way up

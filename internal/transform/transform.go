@@ -201,6 +201,12 @@ func (t *Transformer) Transform(ctx context.Context, src []byte, o *params.Optio
 	if f == params.FormatDefault {
 		f = defaultFormat(kind, h.hasAlpha)
 	}
+	if h.frames > 1 {
+		f = animationFormat(f, o.AutoFormat)
+		if err := t.checkAnimation(h, f); err != nil {
+			return Output{}, err
+		}
+	}
 	p, err := makePlan(h, o, f, t.cfg.Encoding, t.cfg.Limits)
 	if err != nil {
 		return Output{}, err
@@ -250,6 +256,40 @@ func defaultFormat(kind imagefmt.Format, alpha bool) params.Format {
 		return params.FormatPNG
 	}
 	return params.FormatJPEG
+}
+
+// animationFormat is the format an animated source is written as: what
+// the URL asks for, except that auto=format never picks a format that
+// would keep only the first frame (AVIF becomes WebP, JPEG and PNG become
+// GIF). An explicit fm=jpg, png or avif gives the first frame.
+func animationFormat(f params.Format, auto bool) params.Format {
+	if !auto {
+		return f
+	}
+	switch f {
+	case params.FormatAVIF:
+		return params.FormatWebP
+	case params.FormatJPEG, params.FormatPNG:
+		return params.FormatGIF
+	}
+	return f
+}
+
+// checkAnimation refuses, from the header, an animation kept animated
+// whose frames together exceed the animation pixel limit.
+func (t *Transformer) checkAnimation(h source, f params.Format) error {
+	if f != params.FormatGIF && f != params.FormatWebP {
+		return nil // the first frame only
+	}
+	limit := t.cfg.Limits.MaxAnimationPixels
+	if limit <= 0 {
+		limit = 100_000_000
+	}
+	if px := int64(h.frames) * int64(h.width) * int64(h.height); px > limit {
+		return fmt.Errorf("%w: %d frames of %dx%d are %d pixels, more than %d for an animation",
+			ErrSourceTooLarge, h.frames, h.width, h.height, px, limit)
+	}
+	return nil
 }
 
 // container is the file format an output format is written as.

@@ -258,7 +258,7 @@ static int thumbnail(const void *buf, size_t len, const ip_plan *p, VipsImage **
 			"crop", crop, "size", size, "export_profile", export, NULL) :
 		vips_thumbnail_buffer((void *) buf, len, out, p->thumb_w, "height", p->thumb_h,
 			"crop", crop, "size", size, "export_profile", export,
-			"option_string", "fail_on=truncated", NULL);
+			"option_string", p->animated ? "fail_on=truncated,n=-1" : "fail_on=truncated", NULL);
 	if (src) g_object_unref(src); // *out holds its own reference
 	return rc;
 }
@@ -289,6 +289,81 @@ static int filter(VipsImage **im, const ip_plan *p) {
 	return 0;
 }
 
+// frame runs the geometry and filters of the plan on one image (a still,
+// or one frame of an animation), replacing *im.
+static int frame(VipsImage **im, const ip_plan *p) {
+	VipsImage *t = NULL;
+	if (p->rotate) {
+		VipsAngle a = p->rotate == 90 ? VIPS_ANGLE_D90 :
+			p->rotate == 180 ? VIPS_ANGLE_D180 : VIPS_ANGLE_D270;
+		if (step(im, t, vips_rot(*im, &t, a, NULL))) return -1;
+	}
+	if (p->flip_h && step(im, t, vips_flip(*im, &t, VIPS_DIRECTION_HORIZONTAL, NULL))) return -1;
+	if (p->flip_v && step(im, t, vips_flip(*im, &t, VIPS_DIRECTION_VERTICAL, NULL))) return -1;
+
+	if (p->crop == 1 && step(im, t, vips_extract_area(*im, &t,
+		p->crop_x, p->crop_y, p->crop_w, p->crop_h, NULL))) return -1;
+
+	if ((p->blur > 0 || p->sharpen > 0) && filter(im, p)) return -1;
+
+	if (p->embed) {
+		// Transparent padding needs an alpha band to be transparent in.
+		int alpha = p->bg[3] < 255 && !p->flatten;
+		if (alpha && !vips_image_hasalpha(*im) &&
+			step(im, t, vips_addalpha(*im, &t, NULL))) return -1;
+		int bands = vips_image_get_bands(*im);
+		VipsArrayDouble *bg = vips_array_double_new(p->bg, bands < 4 ? bands : 4);
+		int r = vips_embed(*im, &t, p->embed_x, p->embed_y, p->embed_w, p->embed_h,
+			"extend", VIPS_EXTEND_BACKGROUND, "background", bg, NULL);
+		vips_area_unref(VIPS_AREA(bg));
+		if (step(im, t, r)) return -1;
+	}
+	if (p->flatten && vips_image_hasalpha(*im)) {
+		VipsArrayDouble *bg = vips_array_double_new(p->bg, 3);
+		int r = vips_flatten(*im, &t, "background", bg, NULL);
+		vips_area_unref(VIPS_AREA(bg));
+		if (step(im, t, r)) return -1;
+	}
+	return 0;
+}
+
+// frames runs frame on every page of an animation, which libvips holds as
+// one tall strip of page-height rows per frame: rotating or cropping the
+// strip would mix frames. The result is a strip again, with the frames'
+// new height, and the delays and loop count of the original.
+static int frames(VipsImage **im, const ip_plan *p) {
+	int page_h = vips_image_get_page_height(*im);
+	int n = vips_image_get_height(*im) / page_h;
+	if (n <= 1) return frame(im, p);
+	VipsImage **out = g_new0(VipsImage *, n);
+	int rc = -1;
+	for (int i = 0; i < n; i++) {
+		if (vips_extract_area(*im, &out[i], 0, i * page_h, vips_image_get_width(*im), page_h, NULL) ||
+			frame(&out[i], p)) goto done;
+	}
+	VipsImage *joined = NULL, *t = NULL;
+	if (vips_arrayjoin(out, &joined, n, "across", 1, NULL)) goto done;
+	if (vips_copy(joined, &t, NULL)) {
+		g_object_unref(joined);
+		goto done;
+	}
+	g_object_unref(joined);
+	// The timing of the original; everything else is stripped later.
+	vips_image_set_int(t, VIPS_META_PAGE_HEIGHT, vips_image_get_height(out[0]));
+	int *delay = NULL, delays = 0, loop = 0;
+	if (vips_image_get_typeof(*im, "delay") &&
+		!vips_image_get_array_int(*im, "delay", &delay, &delays) && delays == n)
+		vips_image_set_array_int(t, "delay", delay, n);
+	if (vips_image_get_typeof(*im, "loop") && !vips_image_get_int(*im, "loop", &loop))
+		vips_image_set_int(t, "loop", loop);
+	rc = step(im, t, 0);
+done:
+	for (int i = 0; i < n; i++)
+		if (out[i]) g_object_unref(out[i]);
+	g_free(out);
+	return rc;
+}
+
 int ip_run(const void *buf, size_t len, const ip_plan *p, int *stop, void **out, size_t *out_len) {
 	VipsImage *im = NULL, *t = NULL;
 	int rc = -1;
@@ -301,37 +376,7 @@ int ip_run(const void *buf, size_t len, const ip_plan *p, int *stop, void **out,
 		if (vips_image_get_format(im) != VIPS_FORMAT_UCHAR &&
 			step(&im, t, vips_cast(im, &t, VIPS_FORMAT_UCHAR, NULL))) goto done;
 	}
-	if (p->rotate) {
-		VipsAngle a = p->rotate == 90 ? VIPS_ANGLE_D90 :
-			p->rotate == 180 ? VIPS_ANGLE_D180 : VIPS_ANGLE_D270;
-		if (step(&im, t, vips_rot(im, &t, a, NULL))) goto done;
-	}
-	if (p->flip_h && step(&im, t, vips_flip(im, &t, VIPS_DIRECTION_HORIZONTAL, NULL))) goto done;
-	if (p->flip_v && step(&im, t, vips_flip(im, &t, VIPS_DIRECTION_VERTICAL, NULL))) goto done;
-
-	if (p->crop == 1 && step(&im, t, vips_extract_area(im, &t,
-		p->crop_x, p->crop_y, p->crop_w, p->crop_h, NULL))) goto done;
-
-	if ((p->blur > 0 || p->sharpen > 0) && filter(&im, p)) goto done;
-
-	if (p->embed) {
-		// Transparent padding needs an alpha band to be transparent in.
-		int alpha = p->bg[3] < 255 && !p->flatten;
-		if (alpha && !vips_image_hasalpha(im) &&
-			step(&im, t, vips_addalpha(im, &t, NULL))) goto done;
-		int bands = vips_image_get_bands(im);
-		VipsArrayDouble *bg = vips_array_double_new(p->bg, bands < 4 ? bands : 4);
-		int r = vips_embed(im, &t, p->embed_x, p->embed_y, p->embed_w, p->embed_h,
-			"extend", VIPS_EXTEND_BACKGROUND, "background", bg, NULL);
-		vips_area_unref(VIPS_AREA(bg));
-		if (step(&im, t, r)) goto done;
-	}
-	if (p->flatten && vips_image_hasalpha(im)) {
-		VipsArrayDouble *bg = vips_array_double_new(p->bg, 3);
-		int r = vips_flatten(im, &t, "background", bg, NULL);
-		vips_area_unref(VIPS_AREA(bg));
-		if (step(&im, t, r)) goto done;
-	}
+	if (p->animated ? frames(&im, p) : frame(&im, p)) goto done;
 	if (strip_metadata(&im)) goto done;
 	vips_image_set_progress(im, TRUE);
 	g_signal_connect(im, "eval", G_CALLBACK(on_eval), stop);

@@ -71,7 +71,7 @@ func readHeader(src []byte) (source, error) {
 	if rc != 0 {
 		return source{}, errors.New(vipsError())
 	}
-	s := source{width: int(w), height: int(h), hasAlpha: alpha != 0, toSRGB: icc != 0}
+	s := source{width: int(w), height: int(h), hasAlpha: alpha != 0, toSRGB: icc != 0, frames: max(1, int(pages))}
 	if swap != 0 {
 		s.width, s.height = s.height, s.width
 	}
@@ -92,7 +92,7 @@ func render(ctx context.Context, src []byte, p *plan) ([]byte, error) {
 		flatten: cbool(p.flatten),
 		blur:    C.double(p.blur), sharpen: C.double(p.sharpen),
 		format:  C.int(cFormat[p.format]),
-		quality: C.int(p.quality), effort: C.int(p.effort), to_srgb: cbool(p.toSRGB),
+		quality: C.int(p.quality), effort: C.int(p.effort), to_srgb: cbool(p.toSRGB), animated: cbool(p.animated),
 	}
 	cp.bg = [4]C.double{C.double(p.bg.R), C.double(p.bg.G), C.double(p.bg.B), C.double(p.bg.A)}
 

@@ -18,6 +18,7 @@ typedef struct {
 	int format;               // ip_format
 	int quality, effort;
 	int to_srgb;              // 1: convert from the embedded profile (or CMYK) to sRGB
+	int animated;             // 1: load every frame and transform each alike
 } ip_plan;
 
 enum ip_format { IP_JPEG = 1, IP_PNG, IP_WEBP, IP_AVIF, IP_GIF };
