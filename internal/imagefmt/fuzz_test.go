@@ -6,6 +6,8 @@ import (
 	"errors"
 	"path/filepath"
 	"testing"
+
+	"github.com/imgproxy-team/imgproxy/internal/testimages"
 )
 
 // addSeeds seeds a fuzz target with every valid fixture and a few PngSuite
@@ -49,6 +51,15 @@ func metadataSeeds(t testing.TB) [][]byte {
 func FuzzCheck(f *testing.F) {
 	addSeeds(f)
 	for _, b := range metadataSeeds(f) {
+		f.Add(b)
+	}
+	// The bad inputs of the newer sources: headers that lie, animations
+	// at and past their limits, a cut animation.
+	anim := testimages.QuadrantAnimation(80, 60, 0)
+	for _, b := range [][]byte{
+		testimages.LyingHEIC(8000, 8000), testimages.LyingAVIF(100, 100), testimages.GIFFrames(6000, 6000, 3),
+		testimages.GIFFrameBeyondScreen(9000, 9000), anim, anim[:len(anim)*2/3],
+	} {
 		f.Add(b)
 	}
 	f.Add([]byte("\xEF\xBB\xBF<?xml version='1.0'?><!DOCTYPE svg [<!ENTITY x '>'>]><!-- c --><svg/>"))

@@ -413,3 +413,26 @@ func QuadrantAnimation(w, h, loops int) []byte {
 	}
 	return b.Bytes()
 }
+
+// GIFFrames is a GIF whose logical screen and n frames all claim w x h,
+// each holding almost no data: an animation whose header alone says how
+// much decoding every frame would cost.
+func GIFFrames(w, h uint16, n int) []byte {
+	var b bytes.Buffer
+	b.WriteString("GIF89a")
+	binary.Write(&b, binary.LittleEndian, []uint16{w, h})
+	b.Write([]byte{0x80, 0, 0})
+	b.Write([]byte{0, 0, 0, 255, 255, 255})
+	b.Write([]byte{0x21, 0xFF, 11})
+	b.WriteString("NETSCAPE2.0")
+	b.Write([]byte{3, 1, 0, 0, 0})
+	for range n {
+		b.Write([]byte{0x21, 0xF9, 4, 0, 10, 0, 0, 0}) // 100 ms
+		b.WriteByte(0x2C)
+		binary.Write(&b, binary.LittleEndian, []uint16{0, 0, w, h})
+		b.WriteByte(0)
+		b.Write([]byte{2, 2, 0x4C, 0x01, 0})
+	}
+	b.WriteByte(0x3B)
+	return b.Bytes()
+}
