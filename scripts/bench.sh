@@ -23,7 +23,7 @@
 #   BENCH_DURATION     per run, a wrk duration (default 10s)
 #   BENCH_REPS         repetitions of every run (default 2)
 #   BENCH_CONNECTIONS  wrk connections (default 64)
-#   BENCH_KODAK        folder of the Kodak PNGs (default ../shared/testdata/kodak)
+#   BENCH_KODAK        folder of the Kodak PNGs (default scripts/bench/kodak)
 #   BENCH_IMAGES       how many Kodak photographs to use (default 8)
 #   BENCH_WORKLOADS    which workloads (default "W1 W2 W3 W4 W5")
 #   BENCH_ONLY         a grep -E pattern over case names to run only some
@@ -49,7 +49,7 @@ REPO=$(pwd)
 BENCH_DURATION=${BENCH_DURATION:-10s}
 BENCH_REPS=${BENCH_REPS:-2}
 BENCH_CONNECTIONS=${BENCH_CONNECTIONS:-64}
-BENCH_KODAK=${BENCH_KODAK:-$(dirname "$REPO")/shared/testdata/kodak}
+BENCH_KODAK=${BENCH_KODAK:-$REPO/scripts/bench/kodak}
 BENCH_IMAGES=${BENCH_IMAGES:-8}
 BENCH_WORKLOADS=${BENCH_WORKLOADS:-W1 W2 W3 W4 W5}
 BENCH_ONLY=${BENCH_ONLY:-.}

@@ -13,7 +13,7 @@ duration=${SOAK_DURATION:-180}
 memory=${SOAK_MEMORY:-128MiB}
 originals=${SOAK_ORIGINALS:-64MiB}
 queue_bytes=${SOAK_QUEUE_BYTES:-128MiB}
-kodak=${SOAK_KODAK:-$(cd .. && pwd)/shared/testdata/kodak}
+kodak=${SOAK_KODAK:-$(pwd)/scripts/bench/kodak}
 
 ensure_apt_packages wrk libvips-tools
 step "building bin/imgproxy"

@@ -1,6 +1,6 @@
 // Package params turns the parameters of a verified URL into typed transform
-// options, with every value checked against the contract (DESIGN.md section
-// 1), and derives the cache key and negotiated output format.
+// options, with every value checked against the contract (the README's "URL
+// contract" section), and derives the cache key and negotiated output format.
 package params
 
 import "fmt"

@@ -54,7 +54,7 @@ func measure(t *testing.T, r response) (imagefmt.Format, int, int) {
 }
 
 // Every parameter of the contract, over HTTP, from versitygw: the output's
-// format and dimensions are what DESIGN.md says.
+// format and dimensions are what the README's URL contract says.
 func TestParameters(t *testing.T) {
 	s := newStack(t, nil)
 	s.fixtures()

@@ -14,8 +14,9 @@ import (
 	"github.com/imgproxy-team/imgproxy/internal/urlsig"
 )
 
-// serveImage runs the request flow of DESIGN.md section 2. Nothing touches
-// the cache, disk or origin before the URL is canonical, signed and current.
+// serveImage runs the request flow of the README's "What a request does".
+// Nothing touches the cache, disk or origin before the URL is canonical,
+// signed and current.
 func (h *Handler) serveImage(ctx context.Context, w *recorder, r *http.Request, info *requestInfo) {
 	// Canonical means values too (no "w=0100"), so parameters are checked
 	// with the rest of the form, before the signature: all of it is CPU on

@@ -13,7 +13,7 @@ import (
 	"github.com/imgproxy-team/imgproxy/internal/testimages"
 )
 
-// Each row of DESIGN.md section 4, provoked over HTTP.
+// Each row of the README's table of answers ("What a request does"), provoked over HTTP.
 func TestResponseTable(t *testing.T) {
 	s := newStack(t, func(o *stackOptions) { o.maxBytes = 1 << 20 })
 	s.fixtures()

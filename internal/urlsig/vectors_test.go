@@ -31,7 +31,7 @@ func loadVectors(t testing.TB) (*KeyRing, vectorFile) {
 		t.Fatal(err)
 	}
 	if len(vf.Vectors) != 5 {
-		t.Fatalf("want the 5 vectors of DESIGN.md, got %d", len(vf.Vectors))
+		t.Fatalf("want the 5 vectors of the README's URL contract, got %d", len(vf.Vectors))
 	}
 	key, err := hex.DecodeString(vf.KeyHex)
 	if err != nil {
