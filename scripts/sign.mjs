@@ -1,7 +1,10 @@
 // Reference signer for the imgproxy v1 URL contract (README.md, "The URL contract").
 //
 // Dependency-free ES module for Node 18+. It produces byte-for-byte the same URLs as the Go
-// signer (`imgproxy sign`) and is checked against internal/urlsig/testdata/vectors.json.
+// signer (`imgproxy sign`) and is checked against internal/urlsig/testdata/vectors.json. The
+// contract's rules (canonical encoding, object key and parameter checks, the string to sign)
+// live in ./imgproxy-url.mjs, which the edge verifier (cloudflare/worker.mjs) shares: copy both
+// files into your site.
 //
 // Library:
 //   import { sign, srcset, stringToSign } from "./sign.mjs";
@@ -20,58 +23,23 @@ import { readFileSync, realpathSync } from "node:fs";
 import process from "node:process";
 import { pathToFileURL } from "node:url";
 
-export const MIN_KEY_BYTES = 32;
-export const MAX_OBJECT_KEY_BYTES = 1024;
-export const DEFAULT_MAX_OUTPUT_DIM = 8192;
+import {
+  canonicalToSign, checkObjectKey, checkParams, decodeKeyHex, DEFAULT_MAX_OUTPUT_DIM, describeName,
+  hundredths, maxOutputDim, normalizeParams, POSITIVE_INT, withSignature,
+} from "./imgproxy-url.mjs";
 
-/** Every parameter name of the v1 contract, sorted bytewise. `s` is not a parameter. */
-export const PARAM_NAMES = Object.freeze([
-  "auto", "bg", "blur", "dpr", "enlarge", "exp", "fit", "flip", "fm",
-  "h", "position", "q", "rot", "sharpen", "v", "w",
-]);
-const KNOWN = new Set(PARAM_NAMES);
-
-// ---------------------------------------------------------------------------------------------
-// Canonical encoding
-
-const HEX = "0123456789ABCDEF";
-const UNRESERVED = new Uint8Array(256);
-for (let c = 0; c < 256; c++) {
-  UNRESERVED[c] =
-    (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) ||
-    c === 0x2d || c === 0x2e || c === 0x5f || c === 0x7e
-      ? 1
-      : 0;
-}
-const ALL_UNRESERVED = /^[A-Za-z0-9._~-]*$/;
-
-/**
- * Percent-encodes s byte by byte over its UTF-8 bytes: A-Z a-z 0-9 - . _ ~ stay literal, every
- * other byte becomes %XX with upper-case hex. (encodeURIComponent differs: it leaves !'()* alone.)
- */
-export function escapeComponent(s) {
-  if (ALL_UNRESERVED.test(s)) return s;
-  const bytes = Buffer.from(s, "utf8");
-  let out = "";
-  for (const b of bytes) {
-    out += UNRESERVED[b] ? String.fromCharCode(b) : "%" + HEX[b >> 4] + HEX[b & 15];
-  }
-  return out;
-}
-
-function compareBytewise(a, b) {
-  // Parameter names are ASCII, where UTF-16 order is byte order.
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Validation
+export {
+  checkObjectKey, DEFAULT_MAX_OUTPUT_DIM, escapeComponent, MAX_OBJECT_KEY_BYTES, MIN_KEY_BYTES,
+  normalizeParams, PARAM_NAMES,
+} from "./imgproxy-url.mjs";
 
 function fail(message) {
   throw new Error(message);
 }
 
-const HEX_KEY = /^(?:[0-9a-fA-F]{2})+$/;
+// ---------------------------------------------------------------------------------------------
+// Keys
+
 let lastKeyHex = null;
 let lastKey = null;
 
@@ -82,24 +50,17 @@ export function parseKeyHex(keyHex) {
 
 // The last key used, decoded, with its HMAC function: batch signing uses one key throughout.
 function keyState(keyHex) {
-  if (typeof keyHex !== "string") fail("signing key must be a hex string");
-  if (keyHex === lastKeyHex) return lastKey;
-  if (keyHex === "") fail("signing key is empty");
-  if (!HEX_KEY.test(keyHex)) {
-    fail("signing key must be hex (0-9, a-f) with an even number of digits");
-  }
-  const bytes = keyHex.length / 2;
-  if (bytes < MIN_KEY_BYTES) {
-    fail(`signing key is ${bytes} bytes, at least ${MIN_KEY_BYTES} are needed`);
-  }
-  const key = Buffer.from(keyHex, "hex");
+  if (keyHex === lastKeyHex && typeof keyHex === "string") return lastKey;
+  const key = Buffer.from(decodeKeyHex(keyHex));
   lastKey = { key, mac: hmacFunction(key) };
   lastKeyHex = keyHex;
   return lastKey;
 }
 
-// Returns msg => base64url_nopad(HMAC-SHA256(key, msg)). A reference signer stays with the
-// plain createHmac: obviously correct beats a faster hand-built HMAC.
+// Returns msg => base64url_nopad(HMAC-SHA256(key, msg)): the HMAC of the contract, with
+// node:crypto because sign() is synchronous (imgproxy-url.mjs does the same with WebCrypto for
+// verification). A reference signer stays with the plain createHmac: obviously correct beats a
+// faster hand-built HMAC.
 function hmacFunction(key) {
   const secret = crypto.createSecretKey(key);
   return (msg) => crypto.createHmac("sha256", secret).update(msg, "utf8").digest("base64url");
@@ -110,215 +71,8 @@ function isWellFormed(s) {
   return !/\p{Cs}/u.test(s);
 }
 
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\x00-\x1f\x7f]/;
-// An empty, "." or ".." segment; group 1 is the segment.
-const BAD_SEGMENT = /(?:^|\/)(\.{0,2})(?:\/|$)/;
-
-/** Checks an object key against the contract; throws an Error naming the problem. */
-export function checkObjectKey(objectKey) {
-  if (typeof objectKey !== "string") fail("object key must be a string");
-  if (objectKey === "") fail("object key is empty");
-  if (objectKey.startsWith("/")) {
-    fail("object key starts with a slash: drop it; the URL adds it");
-  }
-  if (!isWellFormed(objectKey)) fail("object key is not well-formed Unicode (lone surrogate)");
-  const n = Buffer.byteLength(objectKey, "utf8");
-  if (n > MAX_OBJECT_KEY_BYTES) {
-    fail(`object key is ${n} bytes, more than ${MAX_OBJECT_KEY_BYTES}`);
-  }
-  const m = CONTROL.exec(objectKey);
-  if (m) {
-    const c = m[0].charCodeAt(0);
-    fail(`object key contains control byte 0x${c.toString(16).padStart(2, "0")}`);
-  }
-  const bad = BAD_SEGMENT.exec(objectKey);
-  if (bad) {
-    const seg = bad[1];
-    if (seg === "") fail("object key has an empty path segment (leading, trailing or double slash)");
-    fail(`object key has a "${seg}" path segment`);
-  }
-}
-
-const POSITIVE_INT = /^[1-9][0-9]*$/;
-const NON_NEGATIVE_INT = /^(?:0|[1-9][0-9]*)$/;
-// Canonical decimal: integer part without leading zeros, at most two decimals, no trailing zero.
-const DECIMAL = /^(0|[1-9][0-9]*)(?:\.([0-9]?[1-9]))?$/;
-const BG = /^[0-9a-f]{6}(?:[0-9a-f]{2})?$/;
-const VERSION = /^[A-Za-z0-9_-]{1,64}$/;
-// exp as the Go server parses it: unix seconds, at most 18 digits.
-const MAX_EXP_DIGITS = 18;
-
-/** Value of a canonical decimal in hundredths (BigInt), or null when not canonical. */
-function hundredths(v) {
-  const m = DECIMAL.exec(v);
-  if (!m) return null;
-  const frac = m[2] === undefined ? 0n : BigInt(m[2].padEnd(2, "0"));
-  return BigInt(m[1]) * 100n + frac;
-}
-
-function decimalRule(name, v, lo, hi, text) {
-  const x = hundredths(v);
-  if (x === null) {
-    fail(`parameter "${name}" must be a number ${text} with at most 2 decimals, ` +
-      `no sign, no leading or trailing zeros`);
-  }
-  if (x < lo || x > hi) fail(`parameter "${name}" must be ${text}`);
-}
-
-function oneOf(name, v, allowed) {
-  if (!allowed.includes(v)) {
-    fail(`parameter "${name}" must be ${allowed.length === 1 ? "" : "one of "}${allowed.join(", ")}`);
-  }
-}
-
-function describeName(name) {
-  // Echo an unknown name only when it is short and printable (a typo such as "width"); a long
-  // string could be something secret pasted in the wrong place.
-  return /^[\x21-\x7e]{1,12}$/.test(name) ? ` "${name}"` : " name";
-}
-
-function checkMaxOutputDim(options) {
-  const max = options?.maxOutputDim ?? DEFAULT_MAX_OUTPUT_DIM;
-  if (!Number.isSafeInteger(max) || max < 1) fail("maxOutputDim must be a positive integer");
-  return BigInt(max);
-}
-
-/**
- * Converts params (an object of strings or numbers; undefined and null values are skipped) into
- * a Map name -> string value, checks every name and value against the contract, and returns it.
- */
-export function normalizeParams(params, options) {
-  const out = new Map();
-  if (params === undefined || params === null) return out;
-  if (typeof params !== "object" || Array.isArray(params)) {
-    fail("params must be an object of parameter names to values");
-  }
-  for (const name of Object.keys(params)) {
-    const raw = params[name];
-    if (raw === undefined || raw === null) continue;
-    if (name === "s") fail('parameter "s" is not allowed: the signer adds the signature');
-    if (!KNOWN.has(name)) fail(`unknown parameter${describeName(name)}`);
-    let v;
-    if (typeof raw === "string") {
-      v = raw;
-    } else if (typeof raw === "number") {
-      if (!Number.isFinite(raw)) fail(`parameter "${name}" must be a finite number`);
-      v = String(raw);
-    } else if (typeof raw === "bigint") {
-      v = String(raw);
-    } else {
-      fail(`parameter "${name}" must be a string or a number`);
-    }
-    if (v === "") fail(`parameter "${name}" has an empty value`);
-    out.set(name, v);
-  }
-  checkValues(out, checkMaxOutputDim(options));
-  return out;
-}
-
-function checkValues(p, maxDim) {
-  for (const [name, v] of p) {
-    switch (name) {
-      case "w":
-      case "h":
-        if (!POSITIVE_INT.test(v)) {
-          fail(`parameter "${name}" must be a whole number from 1, without sign or leading zeros`);
-        }
-        break;
-      case "dpr":
-        decimalRule(name, v, 100n, 400n, "from 1 to 4");
-        break;
-      case "fit":
-        oneOf(name, v, ["cover", "contain", "fill", "inside", "outside"]);
-        break;
-      case "position":
-        oneOf(name, v, ["center", "top", "right", "bottom", "left", "smart"]);
-        break;
-      case "enlarge":
-        oneOf(name, v, ["1"]);
-        break;
-      case "fm":
-        oneOf(name, v, ["jpg", "png", "webp", "avif", "gif"]);
-        break;
-      case "auto":
-        oneOf(name, v, ["format"]);
-        break;
-      case "q":
-        if (!POSITIVE_INT.test(v) || v.length > 3 || Number(v) > 100) {
-          fail(`parameter "q" must be a whole number from 1 to 100, without sign or leading zeros`);
-        }
-        break;
-      case "blur":
-        decimalRule(name, v, 30n, 10000n, "from 0.3 to 100");
-        break;
-      case "sharpen":
-        decimalRule(name, v, 30n, 1000n, "from 0.3 to 10");
-        break;
-      case "rot":
-        oneOf(name, v, ["90", "180", "270"]);
-        break;
-      case "flip":
-        oneOf(name, v, ["h", "v", "hv"]);
-        break;
-      case "bg":
-        if (!BG.test(v)) fail(`parameter "bg" must be 6 or 8 lower-case hex digits (RRGGBB or RRGGBBAA)`);
-        break;
-      case "v":
-        if (!VERSION.test(v)) fail(`parameter "v" must be 1 to 64 characters of A-Z a-z 0-9 _ -`);
-        break;
-      case "exp":
-        if (!NON_NEGATIVE_INT.test(v) || v.length > MAX_EXP_DIGITS) {
-          fail(`parameter "exp" must be unix seconds: a whole number without sign or leading ` +
-            `zeros, at most ${MAX_EXP_DIGITS} digits`);
-        }
-        break;
-      default:
-        fail(`unknown parameter${describeName(name)}`); // unreachable: names are checked first
-    }
-  }
-  // Limits apply to the product with dpr, rounded half up: floor((n * dpr100 + 50) / 100).
-  const dpr = p.has("dpr") ? hundredths(p.get("dpr")) : 100n;
-  for (const name of ["w", "h"]) {
-    if (!p.has(name)) continue;
-    const product = (BigInt(p.get(name)) * dpr + 50n) / 100n;
-    if (product > maxDim) {
-      fail(dpr === 100n
-        ? `parameter "${name}" must be at most ${maxDim} (max_output_dim)`
-        : `parameter "${name}" times dpr must be at most ${maxDim} (max_output_dim)`);
-    }
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Signing
-
-const PATH_UNRESERVED = /^[A-Za-z0-9._~/-]*$/;
-
-/** "/" + the object key with each segment escaped (the same as escaping with "/" kept literal). */
-function canonicalPath(objectKey) {
-  if (PATH_UNRESERVED.test(objectKey)) return "/" + objectKey;
-  let out = "/";
-  for (const b of Buffer.from(objectKey, "utf8")) {
-    out += b === 0x2f || UNRESERVED[b] ? String.fromCharCode(b) : "%" + HEX[b >> 4] + HEX[b & 15];
-  }
-  return out;
-}
-
-function canonicalQuery(p) {
-  const names = p.size === 1 ? [...p.keys()] : [...p.keys()].sort(compareBytewise);
-  let out = "";
-  for (const name of names) {
-    out += (out === "" ? "" : "&") + name + "=" + escapeComponent(p.get(name));
-  }
-  return out;
-}
-
-function toSign(objectKey, p) {
-  checkObjectKey(objectKey);
-  const path = canonicalPath(objectKey);
-  return p.size === 0 ? path : path + "?" + canonicalQuery(p);
-}
 
 // http(s)://host[:port] and an optional path prefix of plain segments, as the Go CLI's
 // signing.base_url: the server strips the prefix (server.path_prefix) before it verifies, so it
@@ -337,9 +91,8 @@ function normalizeBaseUrl(baseUrl) {
 }
 
 function signNormalized(state, objectKey, p, base) {
-  const sts = toSign(objectKey, p);
-  const s = state.mac(sts);
-  return base + sts + (p.size === 0 ? "?s=" : "&s=") + s;
+  const sts = canonicalToSign(objectKey, p);
+  return base + withSignature(sts, state.mac(sts));
 }
 
 /**
@@ -347,7 +100,7 @@ function signNormalized(state, objectKey, p, base) {
  * there are parameters. Parameters are validated like sign() does.
  */
 export function stringToSign(objectKey, params, options) {
-  return toSign(objectKey, normalizeParams(params, options));
+  return canonicalToSign(objectKey, normalizeParams(params, options));
 }
 
 /**
@@ -389,14 +142,14 @@ export function srcset(keyHex, objectKey, params, widths, baseUrl = "", options 
   const w = hasH ? BigInt(p.get("w")) : 0n;
   const h = hasH ? BigInt(p.get("h")) : 0n;
   const dpr = p.has("dpr") ? hundredths(p.get("dpr")) : 100n;
-  const maxDim = checkMaxOutputDim(options);
+  const maxDim = maxOutputDim(options);
   const parts = [];
   for (const wi of sortWidths(widths)) {
     const q = new Map(p);
     q.set("w", String(wi));
     if (hasH) q.set("h", String(scaledHeight(h, w, BigInt(wi))));
     try {
-      checkValues(q, maxDim);
+      checkParams(q, maxDim);
     } catch (e) {
       fail(`width ${wi}: ${e.message}`);
     }
@@ -410,6 +163,7 @@ export function srcset(keyHex, objectKey, params, widths, baseUrl = "", options 
 function sortWidths(widths) {
   return [...new Set(widths)].sort((a, b) => a - b);
 }
+
 
 // ---------------------------------------------------------------------------------------------
 // Command line
