@@ -25,17 +25,23 @@ type Config struct {
 	MaxAge time.Duration
 	// Disk is the disk tier below memory; nil disables it.
 	Disk *Disk
+	// Shared is the tier every instance shares, below disk and above the
+	// origin; nil disables it.
+	Shared *Shared
 	// FillTimeout bounds one fill (origin fetch and transform), which runs
 	// on its own context so that no single client can cancel it for the
 	// others waiting on it.
 	FillTimeout time.Duration
 }
 
-// Cache looks up finished responses in memory, then on disk, and
-// coalesces the work of filling them: one flight per cache key.
+// Cache looks up finished responses in memory, then on disk, then in the
+// shared tier, and coalesces the work of filling them: one flight per cache
+// key. Coalescing is per instance: during a race, each instance may make a
+// variant once.
 type Cache struct {
 	mem         *lru.Cache[params.Key, *Entry] // nil when disabled
 	disk        *Disk                          // nil when disabled
+	shared      *Shared                        // nil when disabled
 	flights     singleflight.Group
 	fillTimeout time.Duration
 	// purged remembers recent purges, so that a fill that started before
@@ -50,7 +56,7 @@ type Cache struct {
 
 // New returns a cache.
 func New(cfg Config) *Cache {
-	c := &Cache{disk: cfg.Disk, fillTimeout: cfg.FillTimeout,
+	c := &Cache{disk: cfg.Disk, shared: cfg.Shared, fillTimeout: cfg.FillTimeout,
 		purged: lru.New[string, time.Time](recentPurges, 1, 2*cfg.FillTimeout+time.Minute)}
 	if cfg.MemorySize > 0 {
 		frac := cfg.MaxEntryFraction
@@ -75,8 +81,9 @@ type flightResult struct {
 }
 
 // Get returns the entry for key, a variant of the original objectKey: from
-// memory, else from disk (promoted to memory), else by running fill once
-// for all concurrent callers. Each caller returns when its own ctx is done,
+// memory, else from disk (promoted to memory), else from the shared tier
+// (promoted to disk and memory), else by running fill once for all
+// concurrent callers, whose result goes to every tier. Each caller returns when its own ctx is done,
 // even while the shared work goes on.
 func (c *Cache) Get(ctx context.Context, objectKey string, key params.Key, fill Fill) (*Entry, Tier, error) {
 	if e, ok := c.memory(key); ok {
@@ -105,10 +112,21 @@ func (c *Cache) Get(ctx context.Context, objectKey string, key params.Key, fill 
 				return flightResult{e, TierDisk}, nil
 			}
 		}
-		c.fills.Add(1)
 		start := time.Now()
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.fillTimeout)
 		defer cancel()
+		if c.shared != nil {
+			// Bounded by the tier's own timeout: a slow store delays a
+			// miss by that much at most.
+			if e, ok := c.shared.Get(fctx, objectKey, key); ok {
+				c.remember(key, e)
+				if c.disk != nil {
+					c.disk.Put(key, e)
+				}
+				return flightResult{e, TierShared}, nil
+			}
+		}
+		c.fills.Add(1)
 		e, err := fill(fctx)
 		if err != nil {
 			c.fillErrs.Add(1)
@@ -122,6 +140,9 @@ func (c *Cache) Get(ctx context.Context, objectKey string, key params.Key, fill 
 		c.remember(key, e)
 		if c.disk != nil {
 			c.disk.Put(key, e)
+		}
+		if c.shared != nil {
+			c.shared.Put(key, e) // queued: never delays the response
 		}
 		return flightResult{e, TierMiss}, nil
 	})
@@ -180,9 +201,10 @@ func (c *Cache) remember(key params.Key, e *Entry) {
 	}
 }
 
-// Purge removes every variant of the original objectKey from both tiers
-// and returns how many variants it removed: one that was in memory and on
-// disk counts once. An error means that some are still on disk.
+// Purge removes every variant of the original objectKey from every tier
+// and returns how many variants it removed: one that was in several tiers
+// counts once. An error means that some are still on disk or in the shared
+// tier. The shared tier's part is bounded by sharedPurgeTimeout.
 func (c *Cache) Purge(objectKey string) (int, error) {
 	c.purged.Add(objectKey, time.Now(), 1)
 	variants := map[params.Key]bool{}
@@ -204,14 +226,30 @@ func (c *Cache) Purge(objectKey string) (int, error) {
 			variants[k] = true
 		}
 	}
+	if c.shared != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), sharedPurgeTimeout)
+		defer cancel()
+		keys, err := c.shared.Purge(ctx, objectKey)
+		if err != nil {
+			return len(variants), err
+		}
+		for _, k := range keys {
+			variants[k] = true
+		}
+	}
 	return len(variants), nil
 }
+
+// sharedPurgeTimeout bounds the shared tier's part of a purge: a listing
+// and one delete per variant.
+const sharedPurgeTimeout = 30 * time.Second
 
 // Stats is a snapshot of the cache's counters.
 type Stats struct {
 	Memory     lru.Stats
 	MemoryHits int64
-	Disk       *DiskStats // nil without a disk tier
+	Disk       *DiskStats   // nil without a disk tier
+	Shared     *SharedStats // nil without a shared tier
 	Fills      int64
 	Coalesced  int64
 	FillErrors int64
@@ -231,6 +269,10 @@ func (c *Cache) Stats() Stats {
 	if c.disk != nil {
 		ds := c.disk.Stats()
 		s.Disk = &ds
+	}
+	if c.shared != nil {
+		ss := c.shared.Stats()
+		s.Shared = &ss
 	}
 	return s
 }

@@ -1,6 +1,7 @@
-// Package cache keeps finished responses: a byte-budgeted memory tier, and
-// request coalescing so that concurrent misses for one variant cost one
-// fill.
+// Package cache keeps finished responses in three tiers (a byte-budgeted
+// memory tier, the disk tier, and the shared tier every instance reads and
+// writes in an S3 bucket), and coalesces requests so that concurrent misses
+// for one variant cost one fill per instance.
 package cache
 
 import (
@@ -77,5 +78,6 @@ type Tier string
 const (
 	TierMemory Tier = "memory"
 	TierDisk   Tier = "disk"
+	TierShared Tier = "shared"
 	TierMiss   Tier = "miss"
 )

@@ -1,6 +1,9 @@
 package cli
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -23,10 +26,20 @@ type app struct {
 	admin  http.Handler
 	conns  *server.ConnLimiter // bounds the public listener's connections
 	disk   *cache.Disk         // nil without a disk tier
+	shared *cache.Shared       // nil without a shared tier
 }
 
-// close releases the cache directory's lock, for the next server.
-func (a *app) close() { a.disk.Close() }
+// closeTimeout bounds the wait for the shared tier's queued writes at exit.
+const closeTimeout = 5 * time.Second
+
+// close lets the shared tier's queued writes finish, for a while, and
+// releases the cache directory's lock, for the next server.
+func (a *app) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+	defer cancel()
+	a.shared.Close(ctx)
+	a.disk.Close()
+}
 
 // src is the origin wrapped in the health tracking behind /readyz
 // (checkOrigin).
@@ -64,11 +77,17 @@ func newApp(cfg *config.Config, ring *urlsig.KeyRing, src *origin.Health, log *s
 			return nil, err
 		}
 	}
+	results, err := openShared(cfg, log)
+	if err != nil {
+		disk.Close()
+		return nil, err
+	}
 	c := cache.New(cache.Config{
 		MemorySize:       cfg.Cache.MemorySize,
 		MaxEntryFraction: cfg.Cache.MaxEntryFraction,
 		MaxAge:           cfg.Cache.MaxAge,
 		Disk:             disk,
+		Shared:           results,
 		FillTimeout:      cfg.Server.RequestTimeout,
 	})
 	if !transform.HEICDecoder() {
@@ -103,6 +122,9 @@ func newApp(cfg *config.Config, ring *urlsig.KeyRing, src *origin.Health, log *s
 			Addr:    ratelimit.ClientAddr{Trusted: trusted},
 		}
 	}
+	readyChecks := []server.ReadyCheck{{Name: "origin failing", Err: src.Err},
+		// Detail only: without the shared tier the server still serves.
+		{Name: "shared cache tier failing", Err: results.Err, Degraded: true}}
 	public := server.New(server.Config{
 		Ring:                    ring,
 		Limits:                  params.Limits{MaxOutputDim: cfg.Transform.MaxOutputDim},
@@ -111,7 +133,7 @@ func newApp(cfg *config.Config, ring *urlsig.KeyRing, src *origin.Health, log *s
 		Timeout:                 cfg.Server.RequestTimeout,
 		Logger:                  log,
 		Ready:                   disk.Writable,
-		ReadyChecks:             []server.ReadyCheck{{Name: "origin failing", Err: src.Err}},
+		ReadyChecks:             readyChecks,
 		MaxAge:                  cfg.Cache.MaxAge,
 		Observe:                 m.ObserveRequest,
 		Limiter:                 limiter,
@@ -131,5 +153,36 @@ func newApp(cfg *config.Config, ring *urlsig.KeyRing, src *origin.Health, log *s
 		handler = secret
 	}
 	return &app{public: handler, admin: admin.Handler(cfg.Server.AdminAddr, m.Handler(), purge, ring, log), conns: conns,
-		disk: disk}, nil
+		disk: disk, shared: results}, nil
+}
+
+// openShared opens the shared tier (nil when cache.shared.bucket is
+// empty) and lists its bucket once: a missing bucket or refused
+// credentials stop the start, naming the bucket; a bucket that does not
+// answer only starts the tier paused (it is an optimisation).
+func openShared(cfg *config.Config, log *slog.Logger) (*cache.Shared, error) {
+	sc := cfg.Cache.Shared
+	if sc.S3.Bucket == "" {
+		return nil, nil
+	}
+	store, err := cache.NewS3Store(context.Background(), origin.S3Config{
+		Bucket: sc.S3.Bucket, Prefix: sc.S3.Prefix, Region: sc.S3.Region, Endpoint: sc.S3.Endpoint,
+		PathStyle: sc.S3.PathStyle, AccessKeyID: sc.S3.AccessKeyID, SecretAccessKey: sc.S3.SecretAccessKey,
+		MaxAttempts: 2,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s := cache.NewShared(cache.SharedConfig{Store: store, Timeout: sc.Timeout, Queue: sc.Queue, QueueBytes: sc.QueueBytes,
+		MaxAge: cfg.Cache.MaxAge, Logger: log})
+	err = s.Check(context.Background())
+	switch {
+	case errors.Is(err, cache.ErrStoreRefused):
+		s.Close(context.Background())
+		return nil, fmt.Errorf("cache.shared.bucket %q: %w (check the bucket, cache.shared.prefix and the credentials)", sc.S3.Bucket, err)
+	case err != nil:
+		log.Warn("shared cache tier: the bucket did not answer at start; serving without it until it does",
+			"bucket", sc.S3.Bucket, "err", err)
+	}
+	return s, nil
 }

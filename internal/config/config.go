@@ -86,7 +86,7 @@ type S3 struct {
 	SecretAccessKey string
 }
 
-// Cache is the two cache tiers.
+// Cache is the cache tiers.
 type Cache struct {
 	MemorySize       int64
 	MaxEntryFraction float64
@@ -95,6 +95,19 @@ type Cache struct {
 	DiskDir          string
 	DiskSize         int64
 	MaxAge           time.Duration // 0: no limit
+	Shared           SharedCache
+}
+
+// SharedCache is the tier every instance shares, in an S3 bucket; off
+// when S3.Bucket is empty. The connection fields left unset take the
+// origin's (origin.s3.*) when the configuration is loaded.
+type SharedCache struct {
+	S3         S3
+	Timeout    time.Duration // bounds one read
+	Queue      int           // writes waiting
+	QueueBytes int64         // bytes of writes waiting
+	// pathStyleSet says whether path_style was given, or is the origin's.
+	pathStyleSet bool
 }
 
 // Transform is the image processing limits and pool.

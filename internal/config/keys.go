@@ -61,6 +61,16 @@ func (c *Config) fields() []field {
 		{"cache.disk.dir", "", str(&c.Cache.DiskDir)},
 		{"cache.disk.size", "10GiB", size(&c.Cache.DiskSize, 1)},
 		{"cache.max_age", "0", durationOrZero(&c.Cache.MaxAge)},
+		{"cache.shared.bucket", "", str(&c.Cache.Shared.S3.Bucket)},
+		{"cache.shared.prefix", "", str(&c.Cache.Shared.S3.Prefix)},
+		{"cache.shared.endpoint", "", str(&c.Cache.Shared.S3.Endpoint)},
+		{"cache.shared.region", "", str(&c.Cache.Shared.S3.Region)},
+		{"cache.shared.path_style", "", optionalBool(&c.Cache.Shared.S3.PathStyle, &c.Cache.Shared.pathStyleSet)},
+		{"cache.shared.access_key_id", "", str(&c.Cache.Shared.S3.AccessKeyID)},
+		{"cache.shared.secret_access_key", "", str(&c.Cache.Shared.S3.SecretAccessKey)},
+		{"cache.shared.timeout", "1s", duration(&c.Cache.Shared.Timeout)},
+		{"cache.shared.queue", "256", integer(&c.Cache.Shared.Queue, 1, 1<<20)},
+		{"cache.shared.queue_bytes", "64MiB", size(&c.Cache.Shared.QueueBytes, 1)},
 
 		{"transform.workers", "0", integer(&c.Transform.Workers, 0, 1024)},
 		{"transform.queue", "64", integer(&c.Transform.Queue, 0, 1<<20)},
@@ -117,6 +127,18 @@ func boolean(p *bool) func(string) error {
 		}
 		*p = b
 		return nil
+	}
+}
+
+// optionalBool is a boolean that may be left empty: set says whether it
+// was given.
+func optionalBool(p, set *bool) func(string) error {
+	return func(s string) error {
+		*set = strings.TrimSpace(s) != ""
+		if !*set {
+			return nil
+		}
+		return boolean(p)(strings.TrimSpace(s))
 	}
 }
 

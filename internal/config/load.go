@@ -189,6 +189,7 @@ func (c *Config) validate() []error {
 	if (c.Origin.S3.AccessKeyID == "") != (c.Origin.S3.SecretAccessKey == "") {
 		errs = append(errs, errors.New("origin.s3.access_key_id and origin.s3.secret_access_key must be set together"))
 	}
+	errs = append(errs, c.Cache.Shared.inherit(c.Origin.S3)...)
 	if b := c.Signing.BaseURL; b != "" && !strings.HasPrefix(b, "http://") && !strings.HasPrefix(b, "https://") {
 		errs = append(errs, fmt.Errorf("signing.base_url: want an http:// or https:// URL, got %q", b))
 	}
@@ -218,4 +219,33 @@ func (c *Config) readKeyFile() error {
 	}
 	c.Signing.Keys = keys
 	return nil
+}
+
+// inherit gives the shared tier's unset connection fields the origin's
+// values (the results usually live beside the originals), and checks it.
+func (sc *SharedCache) inherit(o S3) []error {
+	s := &sc.S3
+	if s.Bucket == "" {
+		return nil
+	}
+	if s.Endpoint == "" {
+		s.Endpoint = o.Endpoint
+	}
+	if s.Region == "" {
+		s.Region = o.Region
+	}
+	if !sc.pathStyleSet {
+		s.PathStyle = o.PathStyle
+	}
+	var errs []error
+	if (s.AccessKeyID == "") != (s.SecretAccessKey == "") {
+		errs = append(errs, errors.New("cache.shared.access_key_id and cache.shared.secret_access_key must be set together"))
+	}
+	if s.AccessKeyID == "" {
+		s.AccessKeyID, s.SecretAccessKey = o.AccessKeyID, o.SecretAccessKey
+	}
+	if b := s.Bucket; b == o.Bucket && strings.Trim(s.Prefix, "/") == strings.Trim(o.Prefix, "/") && s.Endpoint == o.Endpoint {
+		errs = append(errs, fmt.Errorf("cache.shared.bucket %q: the same bucket and prefix as the originals; give the results a prefix of their own (cache.shared.prefix) or another bucket", b))
+	}
+	return errs
 }

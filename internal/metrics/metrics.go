@@ -53,7 +53,7 @@ func New(src Sources) *Metrics {
 	m := &Metrics{
 		reg: reg,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "imgproxy_requests_total", Help: "Requests by status code and cache tier (memory, disk, miss; none when no lookup happened).",
+			Name: "imgproxy_requests_total", Help: "Requests by status code and cache tier (memory, disk, shared, miss; none when no lookup happened).",
 		}, []string{"status", "cache"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "imgproxy_request_duration_seconds", Help: "Request latency by cache tier.",

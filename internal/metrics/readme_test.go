@@ -32,14 +32,14 @@ func (f failing) Fetch(context.Context, string) (*origin.Object, error) {
 // (status is an HTTP status code; the responses table lists those.)
 func TestREADMEListsEveryMetricAndLabelValue(t *testing.T) {
 	m := New(Sources{
-		Cache:        func() cache.Stats { return cache.Stats{Disk: &cache.DiskStats{}} },
+		Cache:        func() cache.Stats { return cache.Stats{Disk: &cache.DiskStats{}, Shared: &cache.SharedStats{}} },
 		Transform:    func() transform.Stats { return transform.Stats{} },
 		Originals:    func() origin.SharedStats { return origin.SharedStats{} },
 		Libvips:      func() (int64, int64, int64) { return 0, 0, 0 },
 		Connections:  func() server.ConnStats { return server.ConnStats{} },
 		OriginHealth: func() origin.HealthStats { return origin.HealthStats{} },
 	})
-	for _, tier := range []cache.Tier{"", cache.TierMemory, cache.TierDisk, cache.TierMiss} {
+	for _, tier := range []cache.Tier{"", cache.TierMemory, cache.TierDisk, cache.TierShared, cache.TierMiss} {
 		m.ObserveRequest(200, string(tier), time.Millisecond)
 	}
 	for _, f := range params.OutputFormats() {

@@ -33,6 +33,9 @@ func (m *Metrics) registerSources(src Sources) {
 			counter("imgproxy_cache_disk_errors_total", "Disk tier read and write failures.", nil, func() float64 { return float64(d().WriteErrors + d().ReadErrors) })
 			gauge("imgproxy_cache_disk_degraded", "1 while the disk tier skips writes after a failure.", nil, func() float64 { return b2f(d().Degraded) })
 		}
+		if c().Shared != nil {
+			registerShared(gauge, counter, func() cache.SharedStats { return *c().Shared })
+		}
 	}
 	if src.Transform != nil {
 		t := src.Transform
@@ -76,4 +79,31 @@ func b2f(b bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+// registerShared exports the shared tier's counters.
+func registerShared(gauge, counter func(string, string, prometheus.Labels, func() float64), s func() cache.SharedStats) {
+	read := func(result string, f func(cache.SharedStats) int64) {
+		counter("imgproxy_cache_shared_reads_total", "Shared tier reads by result.", prometheus.Labels{"result": result},
+			func() float64 { return float64(f(s())) })
+	}
+	read("hit", func(s cache.SharedStats) int64 { return s.Hits })
+	read("miss", func(s cache.SharedStats) int64 { return s.Misses - s.Corrupt })
+	read("corrupt", func(s cache.SharedStats) int64 { return s.Corrupt })
+	read("error", func(s cache.SharedStats) int64 { return s.GetErrors })
+	read("skipped", func(s cache.SharedStats) int64 { return s.Skipped })
+	write := func(result string, f func(cache.SharedStats) int64) {
+		counter("imgproxy_cache_shared_writes_total", "Shared tier writes by result.", prometheus.Labels{"result": result},
+			func() float64 { return float64(f(s())) })
+	}
+	write("written", func(s cache.SharedStats) int64 { return s.Writes })
+	write("exists", func(s cache.SharedStats) int64 { return s.Exists })
+	write("error", func(s cache.SharedStats) int64 { return s.PutErrors })
+	write("dropped_full", func(s cache.SharedStats) int64 { return s.DroppedFull })
+	write("dropped_failing", func(s cache.SharedStats) int64 { return s.DroppedUnavailable })
+	counter("imgproxy_cache_shared_purge_errors_total", "Purges that could not remove an original's variants from the shared tier.", nil,
+		func() float64 { return float64(s().PurgeErrors) })
+	gauge("imgproxy_cache_shared_queue_writes", "Shared tier writes waiting or running.", nil, func() float64 { return float64(s().QueuedWrites) })
+	gauge("imgproxy_cache_shared_queue_bytes", "Bytes of shared tier writes waiting or running.", nil, func() float64 { return float64(s().QueuedBytes) })
+	gauge("imgproxy_cache_shared_failing", "1 while the shared tier's store is failing and left alone.", nil, func() float64 { return b2f(s().Failing) })
 }

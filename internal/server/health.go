@@ -12,13 +12,18 @@ import (
 type ReadyCheck struct {
 	Name string
 	Err  func() error
+	// Degraded, when set, makes a failure detail only: it is named in the
+	// body ("ready (degraded: shared cache tier failing)") and the server
+	// stays ready. For what the server does without (the shared tier).
+	Degraded bool
 }
 
 // readiness remembers the last answer of /readyz, so that a probe every few
 // seconds logs when readiness changes rather than once per probe.
 type readiness struct {
-	mu     sync.Mutex
-	reason string // "" when ready
+	mu       sync.Mutex
+	reason   string // "" when ready
+	degraded string // the failing checks that only degrade, "" when none
 }
 
 // probe answers /healthz (the process is alive) and /readyz (it can serve).
@@ -37,17 +42,22 @@ func (h *Handler) probe(w *recorder, r *http.Request, info *requestInfo) {
 		writeText(w, http.StatusOK, "ok")
 		return
 	}
-	if reason := h.notReady(); reason != "" {
-		writeText(w, http.StatusServiceUnavailable, "not ready: "+reason)
+	reason, degraded := h.notReady()
+	if degraded != "" {
+		degraded = " (degraded: " + degraded + ")"
+	}
+	if reason != "" {
+		writeText(w, http.StatusServiceUnavailable, "not ready: "+reason+degraded)
 		return
 	}
-	writeText(w, http.StatusOK, "ready")
+	writeText(w, http.StatusOK, "ready"+degraded)
 }
 
 // notReady runs every check and returns the public reasons it fails, ""
-// when ready. A change is logged, with the errors.
-func (h *Handler) notReady() string {
-	var reasons []string
+// when ready, and those of the failing checks that only degrade it. A
+// change is logged, with the errors.
+func (h *Handler) notReady() (string, string) {
+	var reasons, degraded []string
 	var errs []any
 	if h.cfg.Ready != nil {
 		if err := h.cfg.Ready(); err != nil {
@@ -56,20 +66,30 @@ func (h *Handler) notReady() string {
 		}
 	}
 	for _, c := range h.cfg.ReadyChecks {
-		if err := c.Err(); err != nil {
+		if err := c.Err(); err != nil && c.Degraded {
+			degraded = append(degraded, c.Name)
+			errs = append(errs, "err", err)
+		} else if err != nil {
 			reasons = append(reasons, c.Name)
 			errs = append(errs, "err", err)
 		}
 	}
-	reason := strings.Join(reasons, ", ")
+	reason, detail := strings.Join(reasons, ", "), strings.Join(degraded, ", ")
 	h.ready.mu.Lock()
 	changed := reason != h.ready.reason
 	h.ready.reason = reason
+	detailChanged := detail != h.ready.degraded
+	h.ready.degraded = detail
 	h.ready.mu.Unlock()
+	if detailChanged && detail != "" {
+		h.cfg.Logger.Warn("degraded: "+detail, errs...)
+	} else if detailChanged {
+		h.cfg.Logger.Info("no longer degraded")
+	}
 	if changed && reason != "" {
 		h.cfg.Logger.Warn("not ready: "+reason, errs...)
 	} else if changed {
 		h.cfg.Logger.Info("ready")
 	}
-	return reason
+	return reason, detail
 }

@@ -111,6 +111,7 @@ var (
 	xCache     = map[cache.Tier][]string{
 		cache.TierMemory: {string(cache.TierMemory)},
 		cache.TierDisk:   {string(cache.TierDisk)},
+		cache.TierShared: {string(cache.TierShared)},
 		cache.TierMiss:   {string(cache.TierMiss)},
 	}
 )

@@ -59,6 +59,7 @@ type stackOptions struct {
 	s3            *s3test.Config // reuse a bucket (a "restarted" server)
 	dir           string         // serve from this directory instead of S3
 	badTTL        time.Duration  // how long a refused original is remembered
+	shared        *cache.Shared  // the shared tier, when set
 }
 
 func newStack(t *testing.T, mod func(*stackOptions)) *stack {
@@ -101,7 +102,7 @@ func newStack(t *testing.T, mod func(*stackOptions)) *stack {
 		}
 		t.Cleanup(func() { disk.Close() })
 	}
-	c := cache.New(cache.Config{MemorySize: o.memory, MaxEntryFraction: 0.5, FillTimeout: o.requestTO, Disk: disk})
+	c := cache.New(cache.Config{MemorySize: o.memory, MaxEntryFraction: 0.5, FillTimeout: o.requestTO, Disk: disk, Shared: o.shared})
 	shared := origin.NewShared(src, o.originals, time.Minute)
 	h := New(Config{
 		Ring:                    ring,
