@@ -2,8 +2,8 @@ package transform
 
 import (
 	"fmt"
-	"math"
 
+	geom "github.com/imgproxy-team/imgproxy/internal/geometry"
 	"github.com/imgproxy-team/imgproxy/internal/params"
 )
 
@@ -183,73 +183,9 @@ type geometry struct {
 	outW, outH       int
 }
 
-// fitBox applies the fit mode to a source of sw x sh for a box of w x h
-// pixels (0: not given). Without enlarge the image is never scaled past 1.
-// For inside and outside, whose output keeps the source's aspect ratio,
-// that is the whole rule. For cover, contain and fill, whose output has
-// the box's aspect ratio, a box larger than the source is first shrunk,
-// keeping its aspect ratio, until it fits within the source.
+// fitBox is geometry.Fit, the rule sign --from-origin promises sizes by
+// too: one rule in a pure-Go package, so the two cannot drift apart.
 func fitBox(sw, sh, w, h int, fit params.Fit, enlarge bool) geometry {
-	scaleTo := func(s float64) (int, int) {
-		return max(1, round(float64(sw)*s)), max(1, round(float64(sh)*s))
-	}
-	switch {
-	case w == 0 && h == 0:
-		return geometry{sw, sh, sw, sh}
-	case h == 0 || w == 0:
-		s := float64(w) / float64(sw)
-		if w == 0 {
-			s = float64(h) / float64(sh)
-		}
-		if !enlarge {
-			s = math.Min(s, 1)
-		}
-		rw, rh := scaleTo(s)
-		return geometry{rw, rh, rw, rh}
-	}
-
-	if fit == params.FitInside || fit == params.FitOutside {
-		return aspectFit(sw, sh, w, h, fit == params.FitInside, enlarge)
-	}
-	if !enlarge {
-		f := math.Min(1, math.Min(float64(sw)/float64(w), float64(sh)/float64(h)))
-		if f < 1 {
-			w, h = max(1, round(float64(w)*f)), max(1, round(float64(h)*f))
-		}
-	}
-	sx, sy := float64(w)/float64(sw), float64(h)/float64(sh)
-	switch fit {
-	case params.FitFill:
-		return geometry{w, h, w, h}
-	case params.FitContain:
-		rw, rh := scaleTo(math.Min(sx, sy))
-		return geometry{min(rw, w), min(rh, h), w, h}
-	}
-	// cover
-	rw, rh := scaleTo(math.Max(sx, sy))
-	return geometry{max(rw, w), max(rh, h), w, h}
+	b := geom.Fit(sw, sh, w, h, fit, enlarge)
+	return geometry{b.ResizeW, b.ResizeH, b.OutW, b.OutH}
 }
-
-// aspectFit scales a source of sw x sh to fit within (inside) or around
-// (outside) a box of w x h, keeping its aspect ratio; without enlarge the
-// scale stops at 1, so an image that already fits is left as it is.
-func aspectFit(sw, sh, w, h int, inside, enlarge bool) geometry {
-	sx, sy := float64(w)/float64(sw), float64(h)/float64(sh)
-	s := math.Max(sx, sy)
-	if inside {
-		s = math.Min(sx, sy)
-	}
-	if !enlarge && s >= 1 {
-		return geometry{sw, sh, sw, sh}
-	}
-	rw, rh := max(1, round(float64(sw)*s)), max(1, round(float64(sh)*s))
-	// Rounding must not cross the box's edge the scale was chosen for.
-	if inside {
-		rw, rh = min(rw, w), min(rh, h)
-	} else {
-		rw, rh = max(rw, w), max(rh, h)
-	}
-	return geometry{rw, rh, rw, rh}
-}
-
-func round(f float64) int { return int(math.Floor(f + 0.5)) }
