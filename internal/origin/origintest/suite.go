@@ -147,6 +147,10 @@ func Run(t *testing.T, build Factory) {
 		}
 	})
 
+	if p, ok := o.(origin.Peeker); ok {
+		t.Run("Peek", func(t *testing.T) { runPeek(t, p, objects) })
+	}
+
 	t.Run("ExpiredContext", func(t *testing.T) {
 		ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
 		defer cancel()
