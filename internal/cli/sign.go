@@ -1,9 +1,13 @@
 package cli
 
 import (
+	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -15,6 +19,7 @@ import (
 	"github.com/imgproxy-team/imgproxy/internal/config"
 	"github.com/imgproxy-team/imgproxy/internal/params"
 	"github.com/imgproxy-team/imgproxy/internal/sign"
+	"github.com/imgproxy-team/imgproxy/internal/transform"
 	"github.com/imgproxy-team/imgproxy/internal/urlsig"
 )
 
@@ -50,6 +55,15 @@ func newSignCmd() *cobra.Command {
   imgproxy sign photos/cat.jpg -w 800 -h 600 --widths 400,800 --picture --alt "A cat"
   imgproxy sign --batch < images.jsonl > urls.jsonl
 
+With --from-origin, each original is looked up at the origin serve reads
+(origin.dir or origin.s3.*, from the same configuration): its URLs get v, a
+short address of its content, and markup the real width and height of what
+the server returns; --placeholder adds a tiny blurred preview (libvips
+build only).
+
+  imgproxy sign photos/cat.jpg -w 800 --widths 400,800,1600 --picture --from-origin --placeholder
+  imgproxy sign --batch --from-origin < images.jsonl > urls.jsonl
+
 The signing key comes from the configuration (signing.keys), the environment
 (IMGPROXY_SIGNING_KEYS) or --key-file, never from a flag value. Parameters are
 validated exactly as the server does: what it would refuse, sign refuses.`,
@@ -79,6 +93,10 @@ validated exactly as the server does: what it would refuse, sign refuses.`,
 	f.Bool("batch", false, "read JSON lines from stdin, write one JSON line per input line")
 	f.String("key-file", "", "file holding the signing keys (overrides signing.keys)")
 	f.String("base-url", "", "prefix of printed URLs, e.g. https://img.example.com or https://example.com/img")
+	f.Bool("from-origin", false, "look each original up at the origin: v from its content, real width and height")
+	f.Bool("placeholder", false, "with --from-origin: add a tiny blurred preview as a data URI (libvips build)")
+	f.Int("concurrency", sign.DefaultLookups, "with --batch --from-origin: originals looked up at once")
+	f.String("origin-dir", "", "serve originals from this directory (origin.dir), as serve does")
 	onlyOnce(f)
 	return cmd
 }
@@ -132,6 +150,7 @@ func runSign(cmd *cobra.Command, args []string) error {
 	cfg, err := loadConfig(cmd, map[string]string{
 		"signing.key_file": "key-file",
 		"signing.base_url": "base-url",
+		"origin.dir":       "origin-dir",
 	})
 	if err != nil {
 		return err
@@ -150,6 +169,14 @@ func runSign(cmd *cobra.Command, args []string) error {
 		extra = append(extra, urlsig.Param{Name: "exp", Value: strconv.FormatInt(exp, 10)})
 	}
 
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+	defer stop()
+	originals, closeOrigin, err := openOriginals(ctx, cmd, cfg)
+	if err != nil {
+		return err
+	}
+	defer closeOrigin()
+
 	if batch, _ := f.GetBool("batch"); batch {
 		if err := refuseWithBatch(f); err != nil {
 			return err
@@ -160,7 +187,9 @@ func runSign(cmd *cobra.Command, args []string) error {
 		if os.Getenv("GOGC") == "" {
 			debug.SetGCPercent(400)
 		}
-		failed, err := s.Batch(cmd.InOrStdin(), cmd.OutOrStdout(), extra)
+		lookups, _ := f.GetInt("concurrency")
+		failed, err := s.BatchWith(ctx, cmd.InOrStdin(), cmd.OutOrStdout(),
+			sign.BatchOptions{Extra: extra, Originals: originals, Lookups: lookups})
 		if err != nil {
 			return err
 		}
@@ -188,16 +217,33 @@ func runSign(cmd *cobra.Command, args []string) error {
 	}
 
 	key := args[0]
+	var orig *sign.Original
+	if originals != nil {
+		if f.Changed("v") {
+			return errors.New("--v and --from-origin: the version comes from the origin, drop --v")
+		}
+		// Signed first without v, so that a refused parameter costs no
+		// lookup and reads as it would without --from-origin.
+		if _, err := s.URL(key, ps); err != nil {
+			return err
+		}
+		r, err := originals.Lookup(ctx, key)
+		if err != nil {
+			return err
+		}
+		orig = &r
+		ps = append(ps, urlsig.Param{Name: "v", Value: r.Version})
+	}
 	var out string
 	switch picture, _ := f.GetBool("picture"); {
 	case picture:
 		sizes, _ := f.GetString("sizes")
 		alt, _ := f.GetString("alt")
-		out, err = s.Picture(key, ps, sign.PictureOptions{Widths: widths, Sizes: sizes, Alt: alt})
+		out, err = s.Picture(key, ps, sign.PictureOptions{Widths: widths, Sizes: sizes, Alt: alt, Original: orig})
 	case f.Changed("sizes") || f.Changed("alt"):
 		return errors.New("--sizes and --alt are for --picture")
 	case widths != nil:
-		out, err = s.Srcset(key, ps, widths)
+		out, _, err = s.SrcsetOf(key, ps, widths, orig)
 	default:
 		out, err = s.URL(key, ps)
 	}
@@ -207,8 +253,98 @@ func runSign(cmd *cobra.Command, args []string) error {
 	if out[len(out)-1] != '\n' {
 		out += "\n"
 	}
+	if picture, _ := f.GetBool("picture"); !picture && orig != nil && orig.Placeholder != "" {
+		out += orig.Placeholder + "\n" // the markup carries it; a URL or srcset gets a line of its own
+	}
 	_, err = fmt.Fprint(cmd.OutOrStdout(), out)
 	return err
+}
+
+// openOriginals opens the origin for --from-origin, as serve opens it, and
+// the placeholder maker for --placeholder; nil without --from-origin.
+func openOriginals(ctx context.Context, cmd *cobra.Command, cfg *config.Config) (*sign.Originals, func(), error) {
+	f := cmd.Flags()
+	fromOrigin, _ := f.GetBool("from-origin")
+	placeholder, _ := f.GetBool("placeholder")
+	lookups, _ := f.GetInt("concurrency")
+	switch {
+	case !fromOrigin && (placeholder || f.Changed("concurrency") || f.Changed("origin-dir")):
+		return nil, nil, errors.New("--placeholder, --concurrency and --origin-dir need --from-origin: the original is read at the origin")
+	case !fromOrigin:
+		return nil, func() {}, nil
+	case lookups < 1 || lookups > 256:
+		return nil, nil, fmt.Errorf("--concurrency: want 1 to 256 lookups at once, got %d", lookups)
+	case cfg.Origin.Dir == "" && cfg.Origin.S3.Bucket == "":
+		return nil, nil, errors.New("--from-origin: no origin configured: set origin.s3.bucket (IMGPROXY_ORIGIN_S3_BUCKET) or origin.dir (IMGPROXY_ORIGIN_DIR, --origin-dir), as for serve")
+	case placeholder && !transform.Available:
+		return nil, nil, errors.New("--placeholder decodes each original with libvips, and this binary was built without it (CGO_ENABLED=0): use the libvips build, or drop --placeholder")
+	}
+	src, closeOrigin, err := openOrigin(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	peeker, ok := src.(sign.Source)
+	if !ok {
+		closeOrigin()
+		return nil, nil, errors.New("--from-origin: this origin cannot read part of an original")
+	}
+	var ph sign.Placeholder
+	if placeholder {
+		if ph, err = newPlaceholder(cfg, lookups); err != nil {
+			closeOrigin()
+			return nil, nil, err
+		}
+	}
+	return sign.NewOriginals(peeker, ph), closeOrigin, nil
+}
+
+// Placeholder geometry and encoding. 16 pixels on the long side at WebP
+// quality 40 after a light blur (sigma 0.5: the browser's stretching over
+// the <img>'s box smooths it further, and more would wash out a 16-pixel
+// image's colours) is 100 to 250 bytes, under 400 as a data URI.
+const (
+	placeholderSide    = 16
+	placeholderQuality = 40
+	placeholderBlur    = 0.5
+	// PlaceholderMax bounds a placeholder's data URI: one that comes out
+	// larger is made again at half the size.
+	placeholderMax = 400
+)
+
+// newPlaceholder makes placeholders with libvips: one decode of the
+// original (shrunk on load), resized to fit 16x16, blurred, as WebP. It is
+// the server's own pipeline: orientation applied, colours in sRGB.
+func newPlaceholder(cfg *config.Config, workers int) (sign.Placeholder, error) {
+	tr, err := transform.New(transform.Config{
+		Workers:      min(workers, runtime.NumCPU()),
+		Queue:        workers,
+		QueueTimeout: time.Hour, // the batch bounds what waits
+		Limits: transform.Limits{
+			MaxSourcePixels:    cfg.Transform.MaxSourcePixels,
+			MaxOutputDim:       cfg.Transform.MaxOutputDim,
+			MaxSourceFrames:    cfg.Transform.MaxSourceFrames,
+			MaxAnimationPixels: cfg.Transform.MaxAnimationPixels,
+			AllowSVG:           cfg.Transform.AllowSVG,
+		},
+		Encoding: transform.Encoding{QualityJPEG: 80, QualityWebP: placeholderQuality, QualityAVIF: 60, EffortWebP: 6, EffortAVIF: 2},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, src []byte) (string, error) {
+		for side := placeholderSide; ; side /= 2 {
+			o := &params.Options{Width: side, Height: side, DPR: 100, Fit: params.FitInside, Enlarge: false,
+				Blur: placeholderBlur, Quality: placeholderQuality, Transform: true}
+			out, err := tr.Transform(ctx, src, o, params.FormatWebP)
+			if err != nil {
+				return "", err
+			}
+			uri := "data:image/webp;base64," + base64.StdEncoding.EncodeToString(out.Body)
+			if len(uri) <= placeholderMax || side <= 4 {
+				return uri, nil
+			}
+		}
+	}, nil
 }
 
 // newSigner builds the signer from the configuration.

@@ -3,9 +3,11 @@ package sign
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"runtime"
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/imgproxy-team/imgproxy/internal/urlsig"
@@ -19,8 +21,30 @@ type batchOut struct {
 	Key    string `json:"key"`
 	URL    string `json:"url,omitempty"`
 	Srcset string `json:"srcset,omitempty"`
-	Error  string `json:"error,omitempty"`
+	// With lookups: the original's version, the size of the image url
+	// returns (of the largest candidate with a srcset), and a placeholder.
+	V             string `json:"v,omitempty"`
+	Width, Height int    `json:"-"`
+	Placeholder   string `json:"placeholder,omitempty"`
+	Error         string `json:"error,omitempty"`
 }
+
+// BatchOptions shape a batch beyond its lines.
+type BatchOptions struct {
+	// Extra parameters (exp from --expires) are added to every line that
+	// does not set them itself.
+	Extra []urlsig.Param
+	// Originals, when set, looks every line's original up: its URLs get v,
+	// its output line v, width, height and, when Originals makes them, a
+	// placeholder.
+	Originals *Originals
+	// Lookups bounds the lookups in flight; 0 is DefaultLookups.
+	Lookups int
+}
+
+// DefaultLookups is how many originals a batch looks up at once: enough to
+// hide an S3 round trip, few enough not to look like a flood to the origin.
+const DefaultLookups = 16
 
 // batchChunk is how many lines one worker signs at a time: large enough
 // that handing chunks around costs nothing, small enough to keep every
@@ -33,6 +57,7 @@ type chunk struct {
 	first  int // line number of lines[0]
 	out    bytes.Buffer
 	failed int
+	fatal  error // the origin failed: the batch stops here
 	done   chan struct{}
 }
 
@@ -44,13 +69,31 @@ type chunk struct {
 // core, and written in input order. It returns how many lines failed; err is
 // only for reading or writing.
 func (s *Signer) Batch(r io.Reader, w io.Writer, extra []urlsig.Param) (failed int, err error) {
-	workers := runtime.GOMAXPROCS(0)
+	return s.BatchWith(context.Background(), r, w, BatchOptions{Extra: extra})
+}
+
+// BatchWith is Batch with lookups at the origin when o.Originals is set.
+// Lines are then signed o.Lookups at a time, each in its own turn, still
+// written in input order. A line whose original is missing, too large or
+// damaged gets an error like any bad line; an origin that fails (no
+// answer, refused credentials) stops the batch with one error, after the
+// lines before it are written.
+func (s *Signer) BatchWith(ctx context.Context, r io.Reader, w io.Writer, o BatchOptions) (failed int, err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	workers, size := runtime.GOMAXPROCS(0), batchChunk
+	if o.Originals != nil {
+		workers, size = o.Lookups, 1
+		if workers <= 0 {
+			workers = DefaultLookups
+		}
+	}
 	todo := make(chan *chunk, workers)
 	ordered := make(chan *chunk, 2*workers)
 	for range workers {
 		go func() {
 			for c := range todo {
-				s.signChunk(c, extra)
+				s.signChunk(ctx, c, o)
 				close(c.done)
 			}
 		}()
@@ -67,13 +110,13 @@ func (s *Signer) Batch(r io.Reader, w io.Writer, extra []urlsig.Param) (failed i
 			todo <- c
 			ordered <- c
 		}
-		for sc.Scan() {
+		for ctx.Err() == nil && sc.Scan() {
 			lineNo++
 			if len(c.lines) == 0 {
 				c.first = lineNo
 			}
 			c.lines = append(c.lines, bytes.Clone(sc.Bytes()))
-			if len(c.lines) == batchChunk {
+			if len(c.lines) == size {
 				flush()
 				c = &chunk{done: make(chan struct{})}
 			}
@@ -88,12 +131,23 @@ func (s *Signer) Batch(r io.Reader, w io.Writer, extra []urlsig.Param) (failed i
 	}()
 
 	bw := bufio.NewWriterSize(w, 64<<10)
+	var fatal error
 	for c := range ordered {
 		<-c.done
+		if fatal != nil {
+			continue // draining, after the origin failed
+		}
 		failed += c.failed
 		if err == nil {
 			_, err = bw.Write(c.out.Bytes())
 		}
+		if c.fatal != nil {
+			fatal = c.fatal
+			cancel()
+		}
+	}
+	if fatal != nil && err == nil {
+		err = fmt.Errorf("the origin failed; stopped at %w", fatal)
 	}
 	if rerr := <-readErr; rerr != nil && err == nil {
 		err = rerr
@@ -105,10 +159,14 @@ func (s *Signer) Batch(r io.Reader, w io.Writer, extra []urlsig.Param) (failed i
 }
 
 // signChunk signs a chunk's lines into its output buffer.
-func (s *Signer) signChunk(c *chunk, extra []urlsig.Param) {
+func (s *Signer) signChunk(ctx context.Context, c *chunk, o BatchOptions) {
 	var b []byte
 	for i, line := range c.lines {
-		out := s.batchLine(line, extra)
+		out, fatal := s.batchLine(ctx, line, o)
+		if fatal != nil {
+			c.fatal = fmt.Errorf("line %d (%q): %w", c.first+i, out.Key, fatal)
+			return
+		}
 		if out.Error != "" {
 			c.failed++
 			out.Error = fmt.Sprintf("line %d: %s", c.first+i, out.Error)
@@ -135,6 +193,18 @@ func (o *batchOut) appendJSON(b []byte) []byte {
 	if o.Srcset != "" {
 		b = append(b, `,"srcset":`...)
 		b = appendJSONString(b, o.Srcset)
+	}
+	if o.V != "" {
+		b = append(b, `,"v":`...)
+		b = appendJSONString(b, o.V)
+		b = append(b, `,"width":`...)
+		b = strconv.AppendInt(b, int64(o.Width), 10)
+		b = append(b, `,"height":`...)
+		b = strconv.AppendInt(b, int64(o.Height), 10)
+	}
+	if o.Placeholder != "" {
+		b = append(b, `,"placeholder":`...)
+		b = appendJSONString(b, o.Placeholder)
 	}
 	return append(b, "}\n"...)
 }

@@ -2,6 +2,7 @@ package sign
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,30 +30,58 @@ import (
 // turn 400.0 into 400 and \ud800 into U+FFFD: a different key or value
 // than the line says. Raw messages keep what was written.
 
-// batchLine signs one input line.
-func (s *Signer) batchLine(line []byte, extra []urlsig.Param) batchOut {
+// batchLine signs one input line. fatal is an error of the origin's, which
+// stops the batch; the line's own errors are in the output.
+func (s *Signer) batchLine(ctx context.Context, line []byte, o BatchOptions) (out batchOut, fatal error) {
 	in, key, err := parseBatchLine(line)
 	if err != nil {
-		return batchOut{Key: key, Error: err.Error()}
+		return batchOut{Key: key, Error: err.Error()}, nil
 	}
-	ps := make([]urlsig.Param, 0, len(in.params)+len(extra))
+	ps := make([]urlsig.Param, 0, len(in.params)+len(o.Extra)+1)
 	ps = append(ps, in.params...)
-	for _, e := range extra {
+	for _, e := range o.Extra {
 		if !hasParam(in.params, e.Name) {
 			ps = append(ps, e)
 		}
 	}
+	if o.Originals != nil && hasParam(ps, "v") {
+		return batchOut{Key: key, Error: `"v" is the original's version, set from the origin with --from-origin: drop it from params`}, nil
+	}
 	url, err := s.URL(key, ps)
 	if err != nil {
-		return batchOut{Key: key, Error: err.Error()}
+		return batchOut{Key: key, Error: err.Error()}, nil
 	}
-	out := batchOut{Key: key, URL: url}
+	out = batchOut{Key: key, URL: url}
+	var orig *Original
+	if o.Originals != nil {
+		// Only a line that signs costs a lookup.
+		r, err := o.Originals.Lookup(ctx, key)
+		if err != nil && !errors.Is(err, ErrOriginal) {
+			return batchOut{Key: key}, err
+		}
+		if err != nil {
+			return batchOut{Key: key, Error: err.Error()}, nil
+		}
+		orig = &r
+		ps = append(ps, urlsig.Param{Name: "v", Value: r.Version})
+		b, opts, err := s.appendURL(nil, key, ps)
+		if err != nil {
+			return batchOut{Key: key, Error: err.Error()}, nil
+		}
+		size := r.output(&opts)
+		out = batchOut{Key: key, URL: string(b), V: r.Version, Width: size.Width, Height: size.Height, Placeholder: r.Placeholder}
+	}
 	if in.widths != nil {
-		if out.Srcset, err = s.Srcset(key, ps, in.widths); err != nil {
-			return batchOut{Key: key, Error: err.Error()}
+		set, largest, err := s.srcset(key, ps, in.widths, orig)
+		if err != nil {
+			return batchOut{Key: key, Error: err.Error()}, nil
+		}
+		out.Srcset = set
+		if orig != nil {
+			out.Width, out.Height = largest.Width, largest.Height
 		}
 	}
-	return out
+	return out, nil
 }
 
 type batchIn struct {

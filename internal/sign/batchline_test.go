@@ -1,6 +1,7 @@
 package sign
 
 import (
+	"context"
 	"strings"
 	"testing"
 )
@@ -44,7 +45,7 @@ func TestBatchLineRules(t *testing.T) {
 		{" \t\r", "", "", "blank line"},
 		{``, "", "", "blank line"},
 	} {
-		o := s.batchLine([]byte(c.line), nil)
+		o, _ := s.batchLine(context.Background(), []byte(c.line), BatchOptions{})
 		switch {
 		case o.Key != c.key:
 			t.Errorf("%s: key %q, want %q", c.line, o.Key, c.key)

@@ -17,6 +17,10 @@ type PictureOptions struct {
 	Widths []int  // srcset widths in CSS pixels; empty for a single URL
 	Sizes  string // the sizes attribute; empty derives it from w
 	Alt    string
+	// Original, when the original was looked up at the origin, gives
+	// <img> the width and height of the image it shows, descriptors the
+	// widths the server returns, and a placeholder (style) when it has one.
+	Original *Original
 }
 
 // Picture returns <picture> markup: an AVIF <source>, a WebP <source>, and
@@ -31,7 +35,8 @@ type PictureOptions struct {
 // <img> carries width and height, so that the space is reserved before the
 // image arrives. Without an origin lookup only the box is known: height is
 // set only when h is, and neither when fit=inside or outside, whose output
-// has the original's aspect ratio.
+// has the original's aspect ratio. With an Original, every size is the
+// one the server returns.
 func (s *Signer) Picture(key string, ps []urlsig.Param, o PictureOptions) (string, error) {
 	for _, p := range ps {
 		if p.Name == "fm" || p.Name == "auto" {
@@ -46,13 +51,41 @@ func (s *Signer) Picture(key string, ps []urlsig.Param, o PictureOptions) (strin
 	if err != nil {
 		return "", err
 	}
+	// src is for browsers without srcset: the width asked for, else the
+	// largest.
+	srcW := w
+	if srcW == 0 && len(o.Widths) > 0 {
+		srcW = slices.Max(o.Widths)
+	}
+	srcParams := func(v []urlsig.Param) []urlsig.Param {
+		if len(o.Widths) == 0 {
+			return v
+		}
+		sv := withParam(v, "w", strconv.Itoa(srcW))
+		if h > 0 {
+			sv = withParam(sv, "h", strconv.Itoa(ScaleHeight(h, w, srcW)))
+		}
+		return sv
+	}
+	// The <img>'s size in CSS pixels: what the server returns for src,
+	// when the original is known.
+	imgW, imgH := w, h
+	if orig := o.Original; orig != nil {
+		so, err := params.Parse(srcParams(ps), s.Limits)
+		if err != nil {
+			return "", err
+		}
+		out := orig.output(&so)
+		imgW, imgH = cssPixels(out.Width, so.DPR), cssPixels(out.Height, so.DPR)
+	}
+
 	widthDescriptors := len(o.Widths) > 0 || w > 0
 	sizes := o.Sizes
 	switch {
 	case sizes != "" && !widthDescriptors:
 		return "", errors.New("sizes needs widths (or w): it picks among width descriptors")
 	case sizes == "" && w > 0:
-		sizes = fmt.Sprintf("(max-width: %dpx) 100vw, %dpx", w, w)
+		sizes = fmt.Sprintf("(max-width: %dpx) 100vw, %dpx", imgW, imgW)
 	case sizes == "" && len(o.Widths) > 0:
 		// Without a slot, a browser assumes the viewport's width and draws
 		// the image that wide: a 320..640 srcset would fill a 1200 px window.
@@ -67,25 +100,19 @@ func (s *Signer) Picture(key string, ps []urlsig.Param, o PictureOptions) (strin
 		}
 		switch {
 		case len(o.Widths) > 0:
-			set, err = s.Srcset(key, v, o.Widths)
+			set, _, err = s.srcset(key, v, o.Widths, o.Original)
 			if err != nil {
 				return "", "", err
 			}
-			// src is for browsers without srcset: the width asked for, else
-			// the largest.
-			srcW := w
-			if srcW == 0 {
-				srcW = slices.Max(o.Widths)
-			}
-			sv := withParam(v, "w", strconv.Itoa(srcW))
-			if h > 0 {
-				sv = withParam(sv, "h", strconv.Itoa(ScaleHeight(h, w, srcW)))
-			}
-			src, err = s.URL(key, sv)
+			src, err = s.URL(key, srcParams(v))
 			return set, src, err
 		case w > 0:
 			src, err = s.URL(key, v)
-			return src + " " + strconv.Itoa(opts.PixelWidth()) + "w", src, err
+			pw := opts.PixelWidth()
+			if o.Original != nil {
+				pw = o.Original.output(&opts).Width
+			}
+			return src + " " + strconv.Itoa(pw) + "w", src, err
 		case h > 0 && opts.DPR != 100:
 			// Only the height is known: a density descriptor says how
 			// many pixels stand for one CSS pixel.
@@ -124,15 +151,31 @@ func (s *Signer) Picture(key string, ps []urlsig.Param, o PictureOptions) (strin
 		attr(&b, "sizes", sizes)
 	}
 	attr(&b, "alt", o.Alt)
-	keepsAspect := w > 0 && h > 0 && (opts.Fit == params.FitInside || opts.Fit == params.FitOutside)
-	if w > 0 && !keepsAspect {
-		attr(&b, "width", strconv.Itoa(w))
+	keepsAspect := o.Original == nil && w > 0 && h > 0 && (opts.Fit == params.FitInside || opts.Fit == params.FitOutside)
+	if (w > 0 || o.Original != nil) && !keepsAspect {
+		attr(&b, "width", strconv.Itoa(imgW))
 	}
-	if h > 0 && !keepsAspect {
-		attr(&b, "height", strconv.Itoa(h))
+	if (h > 0 || o.Original != nil) && !keepsAspect {
+		attr(&b, "height", strconv.Itoa(imgH))
+	}
+	if o.Original != nil && o.Original.Placeholder != "" {
+		attr(&b, "style", PlaceholderStyle(o.Original.Placeholder))
 	}
 	b.WriteString(` loading="lazy" decoding="async">` + "\n</picture>\n")
 	return b.String(), nil
+}
+
+// cssPixels turns device pixels into CSS pixels at a dpr in hundredths,
+// rounded half up and at least 1.
+func cssPixels(px, dpr int) int {
+	return max(1, (px*100+dpr/2)/dpr)
+}
+
+// PlaceholderStyle is the inline style that shows a placeholder until the
+// image covers it: the data URI drawn to fill the <img>'s box, cropped at
+// the centre as a cover fit is.
+func PlaceholderStyle(dataURI string) string {
+	return "background-size:cover;background-position:center;background-image:url(" + dataURI + ")"
 }
 
 // formatDPR writes a dpr in hundredths as the parameter is written: 1.5, 2.

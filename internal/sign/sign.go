@@ -55,37 +55,65 @@ func (s *Signer) appendURL(dst []byte, key string, ps []urlsig.Param) ([]byte, p
 // candidate's width in real pixels, w·dpr, which is what the browser divides
 // by the slot's width to know an image's density.
 func (s *Signer) Srcset(key string, ps []urlsig.Param, widths []int) (string, error) {
+	set, _, err := s.srcset(key, ps, widths, nil)
+	return set, err
+}
+
+// SrcsetOf is Srcset for an original looked up at the origin (ps carries
+// its v): each descriptor is the width the server returns for that
+// candidate, which without enlarge stops at the original's, and a
+// candidate whose image would be the same as a smaller one's is left out.
+// It returns the size of the largest candidate's image too.
+func (s *Signer) SrcsetOf(key string, ps []urlsig.Param, widths []int, orig *Original) (set string, largest Size, err error) {
+	return s.srcset(key, ps, widths, orig)
+}
+
+// Size is an image's size in pixels.
+type Size struct{ Width, Height int }
+
+func (s *Signer) srcset(key string, ps []urlsig.Param, widths []int, orig *Original) (string, Size, error) {
 	if len(widths) == 0 {
-		return "", errors.New("no widths")
+		return "", Size{}, errors.New("no widths")
 	}
 	w0, h0, err := box(ps)
 	if err != nil {
-		return "", err
+		return "", Size{}, err
 	}
 	if h0 > 0 && w0 == 0 {
-		return "", errors.New("widths with h need w too, to keep the aspect ratio")
+		return "", Size{}, errors.New("widths with h need w too, to keep the aspect ratio")
 	}
 	var b []byte
-	for i, w := range SortWidths(widths) {
+	var largest Size
+	for _, w := range SortWidths(widths) {
 		if w < 1 {
-			return "", fmt.Errorf("width %d: want a positive integer", w)
+			return "", Size{}, fmt.Errorf("width %d: want a positive integer", w)
 		}
 		v := withParam(ps, "w", strconv.Itoa(w))
 		if h0 > 0 {
 			v = withParam(v, "h", strconv.Itoa(ScaleHeight(h0, w0, w)))
 		}
-		if i > 0 {
+		mark := len(b)
+		if len(b) > 0 {
 			b = append(b, ", "...)
 		}
 		var o params.Options
 		if b, o, err = s.appendURL(b, key, v); err != nil {
-			return "", fmt.Errorf("width %d: %w", w, err)
+			return "", Size{}, fmt.Errorf("width %d: %w", w, err)
 		}
+		out := Size{o.PixelWidth(), o.PixelHeight()}
+		if orig != nil {
+			out = orig.output(&o)
+			if out.Width == largest.Width {
+				b = b[:mark] // the same image as the candidate before
+				continue
+			}
+		}
+		largest = out
 		b = append(b, ' ')
-		b = strconv.AppendInt(b, int64(o.PixelWidth()), 10)
+		b = strconv.AppendInt(b, int64(out.Width), 10)
 		b = append(b, 'w')
 	}
-	return string(b), nil
+	return string(b), largest, nil
 }
 
 // SortWidths returns the widths sorted and each once, leaving ws alone.
