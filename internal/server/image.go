@@ -17,15 +17,15 @@ import (
 // serveImage runs the request flow of the README's "What a request does".
 // Nothing touches the cache, disk or origin before the URL is canonical,
 // signed and current.
-func (h *Handler) serveImage(ctx context.Context, w *recorder, r *http.Request, info *requestInfo) {
+func (h *Handler) serveImage(ctx context.Context, st *scratch, r *http.Request) {
+	w, info, u, opts := &st.rec, &st.info, &st.url, &st.opts
 	// Canonical means values too (no "w=0100"), so parameters are checked
 	// with the rest of the form, before the signature: all of it is CPU on
 	// the client's own bytes.
-	u, err := urlsig.Parse(requestTarget(r))
-	var opts params.Options
+	err := urlsig.ParseInto(requestTarget(r), u)
 	if err == nil {
 		info.key = u.Key
-		opts, err = params.Parse(u.Params, h.cfg.Limits)
+		*opts, err = params.Parse(u.Params, h.cfg.Limits)
 	}
 	if err == nil {
 		err = h.cfg.Ring.Verify(u)
@@ -64,8 +64,11 @@ func (h *Handler) serveImage(ctx context.Context, w *recorder, r *http.Request, 
 			ctx, cancel = context.WithTimeout(ctx, h.cfg.Timeout)
 			defer cancel()
 		}
-		e, tier, err = h.cache.Get(ctx, u.Key, key, func(ctx context.Context) (*cache.Entry, error) {
-			return h.render(ctx, u.Key, key, &opts, format)
+		// The fill may outlive this request (another one waits on it), and
+		// the scratch goes back to the pool when this one ends.
+		objectKey, o := u.Key, *opts
+		e, tier, err = h.cache.Get(ctx, objectKey, key, func(ctx context.Context) (*cache.Entry, error) {
+			return h.render(ctx, objectKey, key, &o, format)
 		})
 	}
 	info.tier = string(tier)

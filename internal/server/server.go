@@ -9,6 +9,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/imgproxy-team/imgproxy/internal/cache"
@@ -117,11 +118,29 @@ func (h *Handler) Forget(objectKey string) { h.bad.forget(objectKey) }
 // maxURI bounds the request target; longer ones are 414.
 const maxURI = 8 << 10
 
+// scratch is what one request needs in memory, reused across requests
+// (scratches) so that a hit allocates nothing of its own. Nothing in it
+// may be kept past the request: what a background fill needs is copied.
+type scratch struct {
+	rec  recorder
+	info requestInfo
+	url  urlsig.URL
+	opts params.Options
+}
+
+var scratches = sync.Pool{New: func() any { return new(scratch) }}
+
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
-	info := &requestInfo{}
-	defer h.logRequest(r, rec, info, start)
+	st := scratches.Get().(*scratch)
+	st.rec = recorder{ResponseWriter: w, status: http.StatusOK}
+	st.info = requestInfo{}
+	rec, info, orig := &st.rec, &st.info, r // r may be replaced below
+	defer func() {
+		h.logRequest(orig, rec, info, start)
+		st.rec.ResponseWriter = nil // no reference to a finished response
+		scratches.Put(st)
+	}()
 
 	switch r.URL.Path {
 	case "/healthz", "/readyz":
@@ -140,5 +159,5 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(rec, r, info, errURITooLong)
 		return
 	}
-	h.serveImage(r.Context(), rec, r, info)
+	h.serveImage(r.Context(), st, r)
 }

@@ -45,6 +45,23 @@ func (u *URL) Param(name string) (string, bool) {
 // URL without s is ErrNoSignature.
 func Parse(uri string) (*URL, error) {
 	u := new(URL)
+	err := ParseInto(uri, u)
+	if err != nil && err != ErrNoSignature {
+		return nil, err
+	}
+	return u, err
+}
+
+// ParseInto is Parse into a URL the caller owns (a server reuses one per
+// request instead of allocating it). u is overwritten; after an error
+// other than ErrNoSignature its contents mean nothing.
+func ParseInto(uri string, u *URL) error {
+	*u = URL{}
+	_, err := parseInto(uri, u)
+	return err
+}
+
+func parseInto(uri string, u *URL) (*URL, error) {
 	path, query, hasQuery := strings.Cut(uri, "?")
 	key, err := parsePath(path)
 	if err != nil {
