@@ -43,7 +43,7 @@ func (a *app) close() {
 
 // src is the origin wrapped in the health tracking behind /readyz
 // (checkOrigin).
-func newApp(cfg *config.Config, ring *urlsig.KeyRing, src *origin.Health, log *slog.Logger) (*app, error) {
+func newApp(cfg *config.Config, ring *urlsig.KeyRing, src *origin.Health, log, accessLog *slog.Logger) (*app, error) {
 	var m *metrics.Metrics // set below; the transformer reports into it
 	tr, err := transform.New(transform.Config{
 		Workers:      cfg.Transform.Workers,
@@ -132,6 +132,7 @@ func newApp(cfg *config.Config, ring *urlsig.KeyRing, src *origin.Health, log *s
 		CacheControlUnversioned: cfg.HTTP.CacheControlUnversioned,
 		Timeout:                 cfg.Server.RequestTimeout,
 		Logger:                  log,
+		AccessLog:               accessLog,
 		Ready:                   disk.Writable,
 		ReadyChecks:             readyChecks,
 		MaxAge:                  cfg.Cache.MaxAge,

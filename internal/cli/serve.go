@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
@@ -98,7 +99,11 @@ func runServe(cmd *cobra.Command, _ []string) error {
 	if err != nil {
 		return err
 	}
-	a, err := newApp(cfg, ring, health, log)
+	// Request lines are written in batches: one write call per request
+	// was most of what a logged memory hit cost.
+	accessOut := server.NewLogWriter(cmd.ErrOrStderr(), accessLogFlush)
+	defer accessOut.Close()
+	a, err := newApp(cfg, ring, health, log, newLogger(cfg.Log, accessOut))
 	if err != nil {
 		return err
 	}
@@ -195,6 +200,9 @@ func loadTLS(ctx context.Context, cfg *config.Config, log *slog.Logger) (*tls.Co
 	}()
 	return tlsCfg, nil
 }
+
+// accessLogFlush is the longest a request's log line waits to be written.
+const accessLogFlush = 200 * time.Millisecond
 
 // adminMaxConnections bounds the admin listener's connections: a scraper,
 // a profile being taken and a purge need a handful.

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/hex"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -105,5 +106,28 @@ func TestMemoryHitAllocatesNothing(t *testing.T) {
 		h.ServeHTTP(w, req)
 	}); n != 0 {
 		t.Errorf("a memory hit allocates %v times", n)
+	}
+}
+
+// BenchmarkMemoryHitLogged is BenchmarkMemoryHit with the access log on:
+// one JSON line per request, written to /dev/null through the writer
+// serve uses, so that what the log costs is measured (a write call each
+// when unbuffered).
+func BenchmarkMemoryHitLogged(b *testing.B) {
+	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer devnull.Close()
+	for _, c := range []struct {
+		name string
+		w    io.Writer
+	}{{"unbuffered", devnull}, {"buffered", NewLogWriter(devnull, time.Second)}} {
+		b.Run(c.name, func(b *testing.B) {
+			h, s := benchHandler(b, "", 64<<20)
+			h.cfg.AccessLog = slog.New(slog.NewJSONHandler(c.w, nil))
+			u, _ := s.URL("a.jpg", []urlsig.Param{{Name: "w", Value: "100"}, {Name: "fm", Value: "webp"}})
+			benchServe(b, h, u)
+		})
 	}
 }

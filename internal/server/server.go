@@ -55,6 +55,9 @@ type Config struct {
 	CacheControlUnversioned string
 	Timeout                 time.Duration // whole-request deadline, reaching origin and queue
 	Logger                  *slog.Logger
+	// AccessLog takes the one line per request (through a LogWriter, in
+	// serve); nil means Logger.
+	AccessLog *slog.Logger
 	// Ready reports whether the cache directory is writable; nil means
 	// always. Its error is logged; the 503 says "cache directory not
 	// writable".
@@ -101,6 +104,9 @@ func New(cfg Config, o Origin, tr Transformer, c Cache) *Handler {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.AccessLog == nil {
+		cfg.AccessLog = cfg.Logger
 	}
 	if cfg.CacheControlUnversioned == "" {
 		cfg.CacheControlUnversioned = cfg.CacheControl
