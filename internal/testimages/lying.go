@@ -1,0 +1,133 @@
+package testimages
+
+import (
+	"bytes"
+	"compress/zlib"
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"runtime"
+)
+
+// testdata returns the path of a file in the imagefmt package's testdata.
+func testdata(name string) string {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		panic("cannot locate the testimages package")
+	}
+	return filepath.Join(filepath.Dir(file), "..", "imagefmt", "testdata", name)
+}
+
+// withISPE returns b with every ispe property patched to w x h.
+func withISPE(b []byte, w, h uint32) []byte {
+	b = bytes.Clone(b)
+	patched := false
+	for i := 0; ; {
+		j := bytes.Index(b[i:], []byte("ispe"))
+		if j < 0 {
+			break
+		}
+		at := i + j + 4 + 4 // type, version and flags
+		binary.BigEndian.PutUint32(b[at:], w)
+		binary.BigEndian.PutUint32(b[at+4:], h)
+		patched, i = true, at
+	}
+	if !patched {
+		panic("no ispe to patch")
+	}
+	return b
+}
+
+// LyingHEIC is a real HEIC written by libvips (a 64x64 HEVC tile in a grid
+// cropped to 32x24) whose ispe properties claim w x h.
+func LyingHEIC(w, h uint32) []byte {
+	b, err := os.ReadFile(testdata("real/photo.heic"))
+	if err != nil {
+		panic(err)
+	}
+	return withISPE(b, w, h)
+}
+
+// LyingAVIF is a real 1.2 KB AVIF whose AV1 stream is 8000x8000 and whose
+// ispe properties claim w x h: the container's size is a lie that a check
+// of the container alone believes, and the decoder allocates 64
+// megapixels. With w, h = 8000, 8000 it is honest.
+func LyingAVIF(w, h uint32) []byte {
+	b, err := os.ReadFile(testdata("real/black-8000.avif"))
+	if err != nil {
+		panic(err)
+	}
+	return withISPE(b, w, h)
+}
+
+// GIFFrameBeyondScreen is a GIF whose logical screen is 100x100 and whose
+// one frame claims w x h: decoders grow their canvas to the frame.
+func GIFFrameBeyondScreen(w, h uint16) []byte {
+	var b bytes.Buffer
+	b.WriteString("GIF89a")
+	binary.Write(&b, binary.LittleEndian, []uint16{100, 100})
+	b.Write([]byte{0x80, 0, 0})
+	b.Write([]byte{0, 0, 0, 255, 255, 255})
+	b.WriteByte(0x2C)
+	binary.Write(&b, binary.LittleEndian, []uint16{0, 0, w, h})
+	b.WriteByte(0)
+	b.Write([]byte{2, 2, 0x4C, 0x01, 0})
+	b.WriteByte(0x3B)
+	return b.Bytes()
+}
+
+// PNGOverflowingIDAT is a PNG whose header says w x h (8-bit grey) and
+// whose IDAT holds the compressed rows of a rows-times-larger image: a
+// decoder must stop at what the header says.
+func PNGOverflowingIDAT(w, h, rows uint32) []byte {
+	var b bytes.Buffer
+	b.WriteString("\x89PNG\r\n\x1a\n")
+	ihdr := make([]byte, 13)
+	binary.BigEndian.PutUint32(ihdr, w)
+	binary.BigEndian.PutUint32(ihdr[4:], h)
+	ihdr[8], ihdr[9] = 8, 0
+	chunk(&b, "IHDR", ihdr)
+	var z bytes.Buffer
+	zw := zlib.NewWriter(&z)
+	row := make([]byte, 1+w)
+	for range h * rows {
+		zw.Write(row)
+	}
+	zw.Close()
+	chunk(&b, "IDAT", z.Bytes())
+	chunk(&b, "IEND", nil)
+	return b.Bytes()
+}
+
+// TIFFBomb is a small TIFF whose header declares w x h RGB pixels.
+func TIFFBomb(w, h uint32) []byte {
+	b := TIFF(Quadrants(2, 2))
+	le := binary.LittleEndian
+	// ImageWidth and ImageLength are the first two entries of TIFF's IFD.
+	le.PutUint32(b[8+2+8:], w)
+	le.PutUint32(b[8+2+12+8:], h)
+	return b
+}
+
+// GIFFrames is a GIF whose logical screen and n frames all claim w x h,
+// each holding almost no data: an animation whose header alone says how
+// much decoding every frame would cost.
+func GIFFrames(w, h uint16, n int) []byte {
+	var b bytes.Buffer
+	b.WriteString("GIF89a")
+	binary.Write(&b, binary.LittleEndian, []uint16{w, h})
+	b.Write([]byte{0x80, 0, 0})
+	b.Write([]byte{0, 0, 0, 255, 255, 255})
+	b.Write([]byte{0x21, 0xFF, 11})
+	b.WriteString("NETSCAPE2.0")
+	b.Write([]byte{3, 1, 0, 0, 0})
+	for range n {
+		b.Write([]byte{0x21, 0xF9, 4, 0, 10, 0, 0, 0}) // 100 ms
+		b.WriteByte(0x2C)
+		binary.Write(&b, binary.LittleEndian, []uint16{0, 0, w, h})
+		b.WriteByte(0)
+		b.Write([]byte{2, 2, 0x4C, 0x01, 0})
+	}
+	b.WriteByte(0x3B)
+	return b.Bytes()
+}
