@@ -5,7 +5,8 @@
 # server returns, Chromium to render `sign --picture` markup, staticcheck,
 # versitygw for the S3 tests), then: gofmt, go vet (with and
 # without cgo), staticcheck, go test -race (against a versitygw it starts
-# and stops), and node --test.
+# and stops), node --test, and the Docker image's runtime stage in a chroot
+# (scripts/image-check.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -47,5 +48,13 @@ go test -count=1 -run 'AllocatesNothing|DoesNotAllocate' ./internal/server ./int
 
 step "node --test (scripts/sign.mjs)"
 node --test --test-reporter=spec scripts/
+
+# The Dockerfile's runtime stage, built with debootstrap (cached) and run in
+# a chroot; needs root or sudo. Skipped only where debootstrap cannot be had.
+if command -v debootstrap >/dev/null || ensure_apt_packages debootstrap; then
+	scripts/image-check.sh
+else
+	step "skipped scripts/image-check.sh: debootstrap is not installed and could not be installed"
+fi
 
 step "all tests passed"
