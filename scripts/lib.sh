@@ -15,6 +15,7 @@ ensure_apt_packages() {
 	for p in "$@"; do
 		case "$p" in
 		nodejs) command -v node >/dev/null || need+=(nodejs) ;;
+		npm) command -v npm >/dev/null || need+=(npm) ;; # NodeSource's nodejs carries its own
 		*) dpkg -s "$p" >/dev/null 2>&1 || need+=("$p") ;;
 		esac
 	done

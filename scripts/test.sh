@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
-ensure_apt_packages curl nodejs libimage-exiftool-perl libvips-tools chromium
+ensure_apt_packages curl nodejs npm libimage-exiftool-perl libvips-tools chromium
 # Tests that check the output with exiftool or vips fail, not skip, here.
 export IMGPROXY_TEST_TOOLS_REQUIRED=1
 ensure_go_tool staticcheck honnef.co/go/tools/cmd/staticcheck@v0.8.2
