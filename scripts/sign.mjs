@@ -159,6 +159,75 @@ export function srcset(keyHex, objectKey, params, widths, baseUrl = "", options 
   return parts.join(", ");
 }
 
+const HTML_ESCAPES = { "&": "&amp;", "'": "&#39;", "<": "&lt;", ">": "&gt;", '"': "&#34;" };
+
+/** An HTML attribute, escaped as Go's html.EscapeString does. */
+function attr(name, value) {
+  return ` ${name}="${String(value).replace(/[&'<>"]/g, (c) => HTML_ESCAPES[c])}"`;
+}
+
+/**
+ * Returns <picture> markup, byte for byte what `imgproxy sign --picture` prints without
+ * --from-origin: an AVIF <source>, a WebP <source> and an <img> in the original's format, each
+ * with the same candidates. Descriptors are real pixel widths, sizes defaults to the w asked
+ * for, and <img> carries width (and height, when h is given) so that its space is reserved
+ * before it loads; neither with fit=inside or outside, whose output has the original's aspect.
+ * markup: { widths, sizes, alt }. With the original looked up (real sizes, v, a placeholder)
+ * use the Go CLI's `sign --from-origin`, which reads the origin.
+ */
+export function picture(keyHex, objectKey, params, markup = {}, baseUrl = "", options = undefined) {
+  const p = normalizeParams(params, options);
+  if (p.has("fm") || p.has("auto")) fail("picture markup chooses the formats itself: drop fm and auto");
+  const w = p.has("w") ? Number(p.get("w")) : 0;
+  const h = p.has("h") ? Number(p.get("h")) : 0;
+  const dpr = p.has("dpr") ? Number(hundredths(p.get("dpr"))) : 100;
+  const widths = markup.widths ? sortWidths(markup.widths) : [];
+  const srcW = w || (widths.length > 0 ? Math.max(...widths) : 0);
+  const srcParams = (q) => {
+    if (widths.length === 0) return q;
+    const r = new Map(q);
+    r.set("w", String(srcW));
+    if (h > 0) r.set("h", String(scaledHeight(BigInt(h), BigInt(w), BigInt(srcW))));
+    return r;
+  };
+  let sizes = markup.sizes ?? "";
+  const widthDescriptors = widths.length > 0 || w > 0;
+  if (sizes !== "" && !widthDescriptors) fail("sizes needs widths (or w): it picks among width descriptors");
+  if (sizes === "" && w > 0) sizes = `(max-width: ${w}px) 100vw, ${w}px`;
+  else if (sizes === "" && widths.length > 0) {
+    fail("widths without w need sizes: say how wide the image is drawn, with w (CSS pixels) or sizes");
+  }
+  const obj = (q) => Object.fromEntries(q);
+  const candidates = (fm) => {
+    const v = new Map(p);
+    if (fm) v.set("fm", fm);
+    if (widths.length > 0) {
+      const set = srcset(keyHex, objectKey, obj(v), widths, baseUrl, options);
+      return [set, sign(keyHex, objectKey, obj(srcParams(v)), baseUrl, options)];
+    }
+    const src = sign(keyHex, objectKey, obj(v), baseUrl, options);
+    if (w > 0) return [`${src} ${Math.floor((w * dpr + 50) / 100)}w`, src];
+    if (h > 0 && dpr !== 100) return [`${src} ${dpr / 100}x`, src];
+    return [src, src];
+  };
+  let out = "<picture>\n";
+  for (const [fm, type] of [["avif", "image/avif"], ["webp", "image/webp"]]) {
+    out += `  <source type="${type}"` + attr("srcset", candidates(fm)[0]);
+    if (sizes !== "") out += attr("sizes", sizes);
+    out += ">\n";
+  }
+  const [set, src] = candidates("");
+  out += "  <img" + attr("src", src);
+  if (set !== src) out += attr("srcset", set);
+  if (sizes !== "") out += attr("sizes", sizes);
+  out += attr("alt", markup.alt ?? "");
+  const fit = p.get("fit");
+  const keepsAspect = w > 0 && h > 0 && (fit === "inside" || fit === "outside");
+  if (w > 0 && !keepsAspect) out += attr("width", w);
+  if (h > 0 && !keepsAspect) out += attr("height", h);
+  return out + ' loading="lazy" decoding="async">\n</picture>\n';
+}
+
 /** The widths sorted and each once: a repeated descriptor makes a browser drop a candidate. */
 function sortWidths(widths) {
   return [...new Set(widths)].sort((a, b) => a - b);
