@@ -104,3 +104,39 @@ func FuzzCheck(f *testing.F) {
 		}
 	})
 }
+
+// FuzzHeader: the header reader sign --from-origin trusts on bytes from
+// an origin never panics or hangs, gives a positive size and an
+// orientation from 1 to 8 when it succeeds, wraps one of its error kinds
+// when it fails, and agrees with Inspect on every file Inspect accepts
+// (EXIF orientation 5 to 8 swaps the sides).
+func FuzzHeader(f *testing.F) {
+	addSeeds(f)
+	for _, b := range metadataSeeds(f) {
+		f.Add(b)
+	}
+	f.Add(testimages.LyingHEIC(8000, 8000))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		h, err := HeaderOf(b)
+		if err != nil {
+			if !errors.Is(err, ErrTruncated) && !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrNotImage) {
+				t.Fatalf("error of no kind: %v", err)
+			}
+			return
+		}
+		if h.Width <= 0 || h.Height <= 0 || h.Orientation < 1 || h.Orientation > 8 {
+			t.Fatalf("header %+v", h)
+		}
+		info, ierr := Inspect(b, h.Format)
+		if ierr != nil || info.Width == 0 || h.Format == GIF || h.Format == AVIF || h.Format == HEIC {
+			return // not a whole valid file, or a size the two define differently
+		}
+		w, hh := info.Width, info.Height
+		if h.Orientation >= 5 {
+			w, hh = hh, w
+		}
+		if h.Width != w || h.Height != hh {
+			t.Fatalf("%v: header says %dx%d, Inspect %dx%d (orientation %d)", h.Format, h.Width, h.Height, info.Width, info.Height, h.Orientation)
+		}
+	})
+}
