@@ -236,8 +236,28 @@ func (c *Cache) Purge(objectKey string) (int, error) {
 		for _, k := range keys {
 			variants[k] = true
 		}
+		// The other instances purge their own tiers when they see it.
+		if err := c.shared.notifyPurge(ctx, objectKey); err != nil {
+			return len(variants), err
+		}
 	}
 	return len(variants), nil
+}
+
+// PurgeLocal removes every variant of objectKey from the memory and disk
+// tiers only: what an instance does when another one purged the original
+// (the shared tier's copies are gone already).
+func (c *Cache) PurgeLocal(objectKey string) error {
+	c.purged.Add(objectKey, time.Now(), 1)
+	if c.mem != nil {
+		c.mem.RemoveFunc(func(_ params.Key, e *Entry) bool { return e.ObjectKey == objectKey })
+	}
+	if c.disk != nil {
+		if _, err := c.disk.Purge(objectKey); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // sharedPurgeTimeout bounds the shared tier's part of a purge: a listing

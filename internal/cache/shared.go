@@ -55,6 +55,7 @@ type Shared struct {
 	maxObject    int64
 	pause        time.Duration
 	log          *slog.Logger
+	instance     string // names this process in purge notices
 
 	// bad holds the keys whose object was found corrupt, foreign or
 	// stale: the next write of one overwrites rather than asks for "only
@@ -118,7 +119,7 @@ func NewShared(cfg SharedConfig) *Shared {
 	}
 	s := &Shared{
 		store: cfg.Store, timeout: cfg.Timeout, writeTimeout: cfg.WriteTimeout, maxAge: cfg.MaxAge,
-		maxObject: cfg.QueueBytes + 1<<16, pause: cfg.Pause, log: cfg.Logger,
+		maxObject: cfg.QueueBytes + 1<<16, pause: cfg.Pause, log: cfg.Logger, instance: instanceID(),
 		bad:        lru.New[string, struct{}](sharedBadKeys, 1, 0),
 		purged:     lru.New[string, time.Time](sharedPurges, 1, cfg.WriteTimeout+time.Minute),
 		queue:      make(chan sharedWrite, cfg.Queue),

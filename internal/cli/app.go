@@ -27,6 +27,8 @@ type app struct {
 	conns  *server.ConnLimiter // bounds the public listener's connections
 	disk   *cache.Disk         // nil without a disk tier
 	shared *cache.Shared       // nil without a shared tier
+	// stopFollowing ends the reading of other instances' purge notices.
+	stopFollowing context.CancelFunc
 }
 
 // closeTimeout bounds the wait for the shared tier's queued writes at exit.
@@ -35,6 +37,9 @@ const closeTimeout = 5 * time.Second
 // close lets the shared tier's queued writes finish, for a while, and
 // releases the cache directory's lock, for the next server.
 func (a *app) close() {
+	if a.stopFollowing != nil {
+		a.stopFollowing()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 	defer cancel()
 	a.shared.Close(ctx)
@@ -153,8 +158,21 @@ func newApp(cfg *config.Config, ring *urlsig.KeyRing, src *origin.Health, log, a
 		secret = server.NewOriginSecret(cfg.Server.OriginSecret, public, log)
 		handler = secret
 	}
-	return &app{public: handler, admin: admin.Handler(cfg.Server.AdminAddr, m.Handler(), purge, ring, log), conns: conns,
-		disk: disk, shared: results}, nil
+	a := &app{public: handler, admin: admin.Handler(cfg.Server.AdminAddr, m.Handler(), purge, ring, log), conns: conns,
+		disk: disk, shared: results}
+	if results != nil {
+		// Another instance's purge reaches this one's memory and disk.
+		var ctx context.Context
+		ctx, a.stopFollowing = context.WithCancel(context.Background())
+		go results.FollowPurges(ctx, cfg.Cache.Shared.PurgeInterval, func(key string) {
+			shared.Forget(key)
+			public.Forget(key)
+			if err := c.PurgeLocal(key); err != nil {
+				log.Error("purge notice from another instance not applied", "key", key, "err", err)
+			}
+		})
+	}
+	return a, nil
 }
 
 // openShared opens the shared tier (nil when cache.shared.bucket is

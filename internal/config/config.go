@@ -106,6 +106,9 @@ type SharedCache struct {
 	Timeout    time.Duration // bounds one read
 	Queue      int           // writes waiting
 	QueueBytes int64         // bytes of writes waiting
+	// PurgeInterval is how often the purge notices of the other
+	// instances are read.
+	PurgeInterval time.Duration
 	// pathStyleSet says whether path_style was given, or is the origin's.
 	pathStyleSet bool
 }

@@ -71,6 +71,7 @@ func (c *Config) fields() []field {
 		{"cache.shared.timeout", "1s", duration(&c.Cache.Shared.Timeout)},
 		{"cache.shared.queue", "256", integer(&c.Cache.Shared.Queue, 1, 1<<20)},
 		{"cache.shared.queue_bytes", "64MiB", size(&c.Cache.Shared.QueueBytes, 1)},
+		{"cache.shared.purge_interval", "5s", duration(&c.Cache.Shared.PurgeInterval)},
 
 		{"transform.workers", "0", integer(&c.Transform.Workers, 0, 1024)},
 		{"transform.queue", "64", integer(&c.Transform.Queue, 0, 1<<20)},
