@@ -12,7 +12,8 @@ type Key [sha256.Size]byte
 // give different bytes than before, so that entries an earlier version
 // stored (on disk, in a shared tier) are misses and get replaced, and
 // their ETags no longer match. Version 2: no source metadata in any
-// response, and the corrected sizing of fit=inside and outside.
+// response, the corrected sizing of fit=inside and outside, embedded
+// profiles converted to sRGB, animations kept animated.
 const keyVersion = "imgproxy-variant-2\x00"
 
 // CacheKey returns SHA-256 of the key version, the string to sign without
