@@ -284,16 +284,18 @@ func (b *cdpBrowser) call(t *testing.T, session, method string, params, out any)
 	}
 }
 
-// render opens page in a fresh browser context (no image cached from
-// another case) with the given window width and device pixel ratio, waits
-// for the image, and measures it.
-func (b *cdpBrowser) render(t *testing.T, page string, width int, dpr float64) renderedImg {
+// newTab opens an empty tab in a fresh browser context (no image cached
+// from another case) with a window of width x height CSS pixels at dpr,
+// and returns its session and what closes it.
+func (b *cdpBrowser) newTab(t *testing.T, width, height int, dpr float64) (session string, done func()) {
 	t.Helper()
 	var ctx struct {
 		BrowserContextID string `json:"browserContextId"`
 	}
 	b.call(t, "", "Target.createBrowserContext", map[string]any{}, &ctx)
-	defer b.call(t, "", "Target.disposeBrowserContext", map[string]any{"browserContextId": ctx.BrowserContextID}, nil)
+	done = func() {
+		b.call(t, "", "Target.disposeBrowserContext", map[string]any{"browserContextId": ctx.BrowserContextID}, nil)
+	}
 	var target struct {
 		TargetID string `json:"targetId"`
 	}
@@ -302,9 +304,18 @@ func (b *cdpBrowser) render(t *testing.T, page string, width int, dpr float64) r
 		SessionID string `json:"sessionId"`
 	}
 	b.call(t, "", "Target.attachToTarget", map[string]any{"targetId": target.TargetID, "flatten": true}, &att)
-	s := att.SessionID
-	b.call(t, s, "Emulation.setDeviceMetricsOverride",
-		map[string]any{"width": width, "height": 900, "deviceScaleFactor": dpr, "mobile": false}, nil)
+	b.call(t, att.SessionID, "Emulation.setDeviceMetricsOverride",
+		map[string]any{"width": width, "height": height, "deviceScaleFactor": dpr, "mobile": false}, nil)
+	return att.SessionID, done
+}
+
+// render opens page in a fresh browser context (no image cached from
+// another case) with the given window width and device pixel ratio, waits
+// for the image, and measures it.
+func (b *cdpBrowser) render(t *testing.T, page string, width int, dpr float64) renderedImg {
+	t.Helper()
+	s, done := b.newTab(t, width, 900, dpr)
+	defer done()
 	b.call(t, s, "Page.navigate", map[string]any{"url": page}, nil)
 	const measure = `(() => {
 		const i = document.querySelector("img");

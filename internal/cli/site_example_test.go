@@ -414,22 +414,8 @@ func checkPageInChromium(t *testing.T, chromium, dir string) {
 // measures them.
 func (b *cdpBrowser) showPage(t *testing.T, page string) shownPage {
 	t.Helper()
-	var ctx struct {
-		BrowserContextID string `json:"browserContextId"`
-	}
-	b.call(t, "", "Target.createBrowserContext", map[string]any{}, &ctx)
-	defer b.call(t, "", "Target.disposeBrowserContext", map[string]any{"browserContextId": ctx.BrowserContextID}, nil)
-	var target struct {
-		TargetID string `json:"targetId"`
-	}
-	b.call(t, "", "Target.createTarget", map[string]any{"url": "about:blank", "browserContextId": ctx.BrowserContextID}, &target)
-	var att struct {
-		SessionID string `json:"sessionId"`
-	}
-	b.call(t, "", "Target.attachToTarget", map[string]any{"targetId": target.TargetID, "flatten": true}, &att)
-	s := att.SessionID
-	b.call(t, s, "Emulation.setDeviceMetricsOverride",
-		map[string]any{"width": 1000, "height": 3000, "deviceScaleFactor": 1, "mobile": false}, nil)
+	s, done := b.newTab(t, 1000, 3000, 1)
+	defer done()
 	// Every response a little late, so the page paints before the images
 	// arrive, as it does over a real network.
 	b.call(t, s, "Network.enable", map[string]any{}, nil)
