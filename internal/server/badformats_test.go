@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/imgproxy-team/imgproxy/internal/testimages"
+	"github.com/imgproxy-team/imgproxy/internal/testtools"
 )
 
 // The new sources' bad inputs: each a precise 4xx (or, where the damage
@@ -42,7 +43,7 @@ func TestBadNewSources(t *testing.T) {
 		{"garbage-icc.jpg", badICC, "webp", 200}, // the profile is ignored, the pixels served
 	} {
 		s.put(c.key, c.body)
-		grew := peakGrowth(t, func() {
+		grew := testtools.PeakGrowth(t, func() {
 			r := s.get(s.sign(c.key, "fm", c.fm, "w", "40"))
 			if r.status != c.status {
 				t.Errorf("%s as %s: %d %q, want %d", c.key, c.fm, r.status, r.body, c.status)

@@ -1,44 +1,13 @@
 package server
 
 import (
-	"os"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/imgproxy-team/imgproxy/internal/params"
 	"github.com/imgproxy-team/imgproxy/internal/testimages"
+	"github.com/imgproxy-team/imgproxy/internal/testtools"
 )
-
-// peakGrowth resets this process's peak resident set size (Linux 4.0 and
-// later: "5" to clear_refs), runs f, and returns how far the peak rose
-// above the resident set before f: what f cost at its worst moment, even
-// if it freed everything before returning.
-func peakGrowth(t *testing.T, f func()) int64 {
-	t.Helper()
-	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
-		t.Skipf("cannot reset the peak RSS: %v", err)
-	}
-	before := rss(t)
-	f()
-	return statusKB(t, "VmHWM:") - before
-}
-
-func statusKB(t *testing.T, field string) int64 {
-	t.Helper()
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		t.Skip("no /proc")
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, field) {
-			kb, _ := strconv.ParseInt(strings.Fields(line)[1], 10, 64)
-			return kb << 10
-		}
-	}
-	t.Fatalf("no %s", field)
-	return 0
-}
 
 // Files whose header lies about their size, one or more per format the
 // server reads: each is refused (or decoded at the size its header says)
@@ -63,7 +32,7 @@ func TestLyingHeaders(t *testing.T) {
 		{"tiff-claims-60000.tif", testimages.TIFFBomb(60000, 60000), 413},
 	} {
 		s.put(c.key, c.body)
-		grew := peakGrowth(t, func() {
+		grew := testtools.PeakGrowth(t, func() {
 			for _, w := range []string{"32", "48", "64"} {
 				r := s.get(s.sign(c.key, "w", w))
 				if r.status != c.status {

@@ -1,9 +1,9 @@
 package server
 
 import (
+	"github.com/imgproxy-team/imgproxy/internal/testtools"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -251,17 +251,4 @@ func TestBombMemoryFlat(t *testing.T) {
 }
 
 // rss reads this process's resident set size.
-func rss(t *testing.T) int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		t.Skip("no /proc")
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "VmRSS:") {
-			kb, _ := strconv.ParseInt(strings.Fields(line)[1], 10, 64)
-			return kb << 10
-		}
-	}
-	t.Fatal("no VmRSS")
-	return 0
-}
+func rss(t *testing.T) int64 { return testtools.ProcStatus(t, "VmRSS:") }

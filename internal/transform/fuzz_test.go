@@ -8,14 +8,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
-	"os"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/imgproxy-team/imgproxy/internal/params"
 	"github.com/imgproxy-team/imgproxy/internal/testimages"
+	"github.com/imgproxy-team/imgproxy/internal/testtools"
 )
 
 // withDimensions returns a real image of one of six formats whose header
@@ -86,20 +84,18 @@ func FuzzContainerDimensions(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
-		f.Skipf("cannot reset the peak RSS: %v", err)
-	}
+	testtools.ResetPeak(f)
 	f.Fuzz(func(t *testing.T, which uint8, w, h uint32) {
 		if w == 0 || h == 0 || w > 1<<24 || h > 1<<24 {
 			return
 		}
 		src := withDimensions(which, w, h)
-		os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
-		before := procKB(t, "VmRSS:")
+		testtools.ResetPeak(t)
+		before := testtools.ProcStatus(t, "VmRSS:")
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		out, err := tr.Transform(ctx, src, &params.Options{Width: 64, DPR: 100, Transform: true}, params.FormatJPEG)
-		if grew := procKB(t, "VmHWM:") - before; grew > 256<<20 {
+		if grew := testtools.ProcStatus(t, "VmHWM:") - before; grew > 256<<20 {
 			t.Fatalf("format %d, %dx%d: peak memory rose by %d MiB", which%6, w, h, grew>>20)
 		}
 		switch {
@@ -109,19 +105,4 @@ func FuzzContainerDimensions(f *testing.F) {
 			t.Fatalf("format %d, %dx%d: %v", which%6, w, h, err)
 		}
 	})
-}
-
-func procKB(t *testing.T, field string) int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		t.Skip("no /proc")
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, field) {
-			kb, _ := strconv.ParseInt(strings.Fields(line)[1], 10, 64)
-			return kb << 10
-		}
-	}
-	t.Fatalf("no %s", field)
-	return 0
 }
