@@ -2,6 +2,7 @@ package imagefmt
 
 import (
 	"encoding/binary"
+	"errors"
 	"strconv"
 )
 
@@ -160,55 +161,30 @@ func itemProperty(iprp []byte, id uint32, typ string) []byte {
 // item's data (checkIloc has checked that every extent lies inside the
 // file or idat), or nil.
 func itemData(m itemBoxes, id uint32) []byte {
-	v, _, body, err := fullBox(m.iloc)
-	if err != nil || len(body) < 2 {
-		return nil
-	}
-	offSize, lenSize := int(body[0]>>4), int(body[0]&15)
-	baseSize, indexSize := int(body[1]>>4), int(body[1]&15)
-	if v == 0 {
-		indexSize = 0
-	}
-	idSize := 2
-	if v == 2 {
-		idSize = 4
-	}
-	r := reader{b: body, pos: 2}
-	items := r.uint(idSize)
-	for i := uint64(0); i < items && !r.err; i++ {
-		item := uint32(r.uint(idSize))
-		method := uint64(0)
-		if v >= 1 {
-			method = r.uint(2) & 15
-		}
-		r.uint(2) // data reference index
-		base := r.uint(baseSize)
-		extents := r.uint(2)
-		var first [2]uint64 // offset, length
-		for e := uint64(0); e < extents && !r.err; e++ {
-			r.uint(indexSize)
-			off, n := r.uint(offSize), r.uint(lenSize)
-			if e == 0 {
-				first = [2]uint64{base + off, n}
-			}
-		}
-		if item != id || r.err || extents == 0 {
-			continue
+	var data []byte
+	eachExtent(m.iloc, func(e ilocExtent) error {
+		if e.item != id || e.index != 0 {
+			return nil
 		}
 		src := m.file
-		if method == 1 {
+		switch e.method {
+		case 1:
 			src = m.idat
-		} else if method != 0 {
-			return nil
+		case 2:
+			return errFound
 		}
-		start, n := first[0], first[1]
+		start, n := e.base+e.off, e.n
 		if start > uint64(len(src)) {
-			return nil
+			return errFound
 		}
 		if n == 0 || n > uint64(len(src))-start {
 			n = uint64(len(src)) - start
 		}
-		return src[start : start+min(n, seqHeaderPrefix)]
-	}
-	return nil
+		data = src[start : start+min(n, seqHeaderPrefix)]
+		return errFound
+	})
+	return data
 }
+
+// errFound stops a walk that found what it looked for.
+var errFound = errors.New("found")

@@ -22,11 +22,21 @@ func (r *reader) uint(size int) uint64 {
 	return v
 }
 
-// checkIloc checks that every item extent stored in this file (construction
-// method 0) ends inside it, and every extent in the idat box (method 1) inside
-// that box. This is what catches a cut file whose last box is an mdat of size
-// 0 ("to the end of the file"), which the box walk cannot.
-func checkIloc(p []byte, fileLen uint64, idatLen int) error {
+// ilocExtent is one extent of an item's data, as an iloc box lists it.
+type ilocExtent struct {
+	item        uint32
+	method, ref uint64 // construction method (0 file, 1 idat); data reference (0 this file)
+	base, off   uint64
+	n           uint64 // 0 means "the whole resource"
+	index       uint64 // the extent's position in the item's list
+}
+
+// eachExtent walks an iloc box (ISO/IEC 14496-12, 8.11.3) and calls fn
+// with every extent, stopping at fn's first error. Field sizes other than
+// 0, 4 or 8, an unknown construction method and entries past the box are
+// corrupt. An item whose extents have no fields at all (they take no bytes
+// and say nothing) is passed once, so that 65535 of them cost no time.
+func eachExtent(p []byte, fn func(ilocExtent) error) error {
 	v, _, body, err := fullBox(p)
 	if err != nil {
 		return err
@@ -54,37 +64,27 @@ func checkIloc(p []byte, fileLen uint64, idatLen int) error {
 	r := reader{b: body, pos: 2}
 	items := r.uint(idSize)
 	for i := uint64(0); i < items && !r.err; i++ {
-		r.uint(idSize) // item ID
-		method := uint64(0)
+		e := ilocExtent{item: uint32(r.uint(idSize))}
 		if v >= 1 {
-			method = r.uint(2) & 15
+			e.method = r.uint(2) & 15
 		}
-		ref := r.uint(2) // data reference index: 0 is this file
-		base := r.uint(baseSize)
+		e.ref = r.uint(2)
+		e.base = r.uint(baseSize)
 		extents := r.uint(2)
-		if method > 2 {
+		if e.method > 2 {
 			return corrupt("iloc: unknown construction method")
 		}
-		// An extent of all zero-size fields takes no bytes and says
-		// nothing; skipping the loop keeps 65535 of them per item from
-		// costing time.
 		if indexSize+offSize+lenSize == 0 {
-			continue
+			extents = min(extents, 1)
 		}
-		for e := uint64(0); e < extents && !r.err; e++ {
+		for e.index = 0; e.index < extents && !r.err; e.index++ {
 			r.uint(indexSize)
-			off, n := r.uint(offSize), r.uint(lenSize)
-			if r.err || ref != 0 || n == 0 {
-				continue // n == 0 means "the whole resource"
+			e.off, e.n = r.uint(offSize), r.uint(lenSize)
+			if r.err {
+				break
 			}
-			end, ok := add3(base, off, n)
-			switch {
-			case !ok:
-				return corrupt("iloc: extent overflows")
-			case method == 0 && end > fileLen:
-				return truncated("iloc: item data past end of file")
-			case method == 1 && (idatLen < 0 || end > uint64(idatLen)):
-				return corrupt("iloc: item data past end of idat")
+			if err := fn(e); err != nil {
+				return err
 			}
 		}
 	}
@@ -92,6 +92,28 @@ func checkIloc(p []byte, fileLen uint64, idatLen int) error {
 		return corrupt("iloc: items run past the box")
 	}
 	return nil
+}
+
+// checkIloc checks that every item extent stored in this file (construction
+// method 0) ends inside it, and every extent in the idat box (method 1) inside
+// that box. This is what catches a cut file whose last box is an mdat of size
+// 0 ("to the end of the file"), which the box walk cannot.
+func checkIloc(p []byte, fileLen uint64, idatLen int) error {
+	return eachExtent(p, func(e ilocExtent) error {
+		if e.ref != 0 || e.n == 0 {
+			return nil // elsewhere, or "the whole resource"
+		}
+		end, ok := add3(e.base, e.off, e.n)
+		switch {
+		case !ok:
+			return corrupt("iloc: extent overflows")
+		case e.method == 0 && end > fileLen:
+			return truncated("iloc: item data past end of file")
+		case e.method == 1 && (idatLen < 0 || end > uint64(idatLen)):
+			return corrupt("iloc: item data past end of idat")
+		}
+		return nil
+	})
 }
 
 // add3 adds three offsets, reporting false on overflow.
