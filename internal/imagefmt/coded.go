@@ -127,24 +127,8 @@ func itemExtent(iprp []byte, id uint32) (w, h int, ok bool, err error) {
 // itemProperty returns the payload of the first property of type typ
 // associated with item, or nil.
 func itemProperty(iprp []byte, id uint32, typ string) []byte {
-	var ipco []byte
 	var assoc [maxAssociations]uint16
-	n := 0
-	it := boxes{b: iprp, overrun: corrupt}
-	for {
-		t, payload, ok := it.next()
-		if !ok {
-			break
-		}
-		switch string(t) {
-		case "ipco":
-			ipco = payload
-		case "ipma":
-			if n == 0 {
-				n, _ = associations(payload, id, &assoc)
-			}
-		}
-	}
+	ipco, n, _ := itemProps(iprp, id, &assoc)
 	props := boxes{b: ipco, overrun: corrupt}
 	for index := 1; ; index++ {
 		t, payload, ok := props.next()

@@ -101,29 +101,10 @@ func primaryTransforms(iprp []byte, primary uint32, w, h int) (int, int, error) 
 	if primary == 0 {
 		return w, h, nil
 	}
-	var ipco []byte
 	var assoc [maxAssociations]uint16
-	nassoc := 0
-	it := boxes{b: iprp, overrun: corrupt}
-	for {
-		typ, payload, ok := it.next()
-		if !ok {
-			break
-		}
-		switch string(typ) {
-		case "ipco":
-			ipco = payload
-		case "ipma":
-			if nassoc == 0 {
-				var err error
-				if nassoc, err = associations(payload, primary, &assoc); err != nil {
-					return 0, 0, err
-				}
-			}
-		}
-	}
-	if it.err != nil {
-		return 0, 0, it.err
+	ipco, nassoc, err := itemProps(iprp, primary, &assoc)
+	if err != nil {
+		return 0, 0, err
 	}
 	cw, ch, rot := w, h, 0
 	props := boxes{b: ipco, overrun: corrupt}

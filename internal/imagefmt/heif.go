@@ -78,28 +78,10 @@ func parsePitm(p []byte) (uint32, error) {
 // rely on the largest alone because a grid's tiles can be larger than the
 // cropped image they make up.
 func primaryExtent(iprp []byte, primary uint32) (width, height int, err error) {
-	var ipco []byte
 	var assoc [maxAssociations]uint16
-	nassoc := 0
-	it := boxes{b: iprp, overrun: corrupt}
-	for {
-		typ, payload, ok := it.next()
-		if !ok {
-			break
-		}
-		switch string(typ) {
-		case "ipco":
-			ipco = payload
-		case "ipma":
-			if nassoc == 0 && primary != 0 {
-				if nassoc, err = associations(payload, primary, &assoc); err != nil {
-					return 0, 0, err
-				}
-			}
-		}
-	}
-	if it.err != nil {
-		return 0, 0, it.err
+	ipco, nassoc, err := itemProps(iprp, primary, &assoc)
+	if err != nil {
+		return 0, 0, err
 	}
 	var bestW, bestH, primW, primH uint32
 	primFound := false
@@ -134,6 +116,30 @@ func primaryExtent(iprp []byte, primary uint32) (width, height int, err error) {
 		return 0, 0, corrupt("no usable ispe property")
 	}
 	return int(bestW), int(bestH), nil
+}
+
+// itemProps returns an item property container's boxes (ipco) and the
+// 1-based indices of the properties associated with item (none for item
+// 0, which names no item), read from iprp.
+func itemProps(iprp []byte, item uint32, assoc *[maxAssociations]uint16) (ipco []byte, n int, err error) {
+	it := boxes{b: iprp, overrun: corrupt}
+	for {
+		typ, payload, ok := it.next()
+		if !ok {
+			break
+		}
+		switch string(typ) {
+		case "ipco":
+			ipco = payload
+		case "ipma":
+			if n == 0 && item != 0 {
+				if n, err = associations(payload, item, assoc); err != nil {
+					return nil, 0, err
+				}
+			}
+		}
+	}
+	return ipco, n, it.err
 }
 
 // associations finds item's entry in an ipma box and copies its 1-based
