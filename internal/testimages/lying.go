@@ -62,19 +62,7 @@ func LyingAVIF(w, h uint32) []byte {
 
 // GIFFrameBeyondScreen is a GIF whose logical screen is 100x100 and whose
 // one frame claims w x h: decoders grow their canvas to the frame.
-func GIFFrameBeyondScreen(w, h uint16) []byte {
-	var b bytes.Buffer
-	b.WriteString("GIF89a")
-	binary.Write(&b, binary.LittleEndian, []uint16{100, 100})
-	b.Write([]byte{0x80, 0, 0})
-	b.Write([]byte{0, 0, 0, 255, 255, 255})
-	b.WriteByte(0x2C)
-	binary.Write(&b, binary.LittleEndian, []uint16{0, 0, w, h})
-	b.WriteByte(0)
-	b.Write([]byte{2, 2, 0x4C, 0x01, 0})
-	b.WriteByte(0x3B)
-	return b.Bytes()
-}
+func GIFFrameBeyondScreen(w, h uint16) []byte { return rawGIF(100, 100, w, h, 1, false) }
 
 // PNGOverflowingIDAT is a PNG whose header says w x h (8-bit grey) and
 // whose IDAT holds the compressed rows of a rows-times-larger image: a
@@ -112,19 +100,28 @@ func TIFFBomb(w, h uint32) []byte {
 // GIFFrames is a GIF whose logical screen and n frames all claim w x h,
 // each holding almost no data: an animation whose header alone says how
 // much decoding every frame would cost.
-func GIFFrames(w, h uint16, n int) []byte {
+func GIFFrames(w, h uint16, n int) []byte { return rawGIF(w, h, w, h, n, true) }
+
+// rawGIF writes a GIF by hand: a logical screen of sw x sh with a
+// two-colour table, then n frames of fw x fh at 0,0 holding almost no
+// LZW data; animated adds the loop extension and a 100 ms delay to each.
+func rawGIF(sw, sh, fw, fh uint16, n int, animated bool) []byte {
 	var b bytes.Buffer
 	b.WriteString("GIF89a")
-	binary.Write(&b, binary.LittleEndian, []uint16{w, h})
+	binary.Write(&b, binary.LittleEndian, []uint16{sw, sh})
 	b.Write([]byte{0x80, 0, 0})
 	b.Write([]byte{0, 0, 0, 255, 255, 255})
-	b.Write([]byte{0x21, 0xFF, 11})
-	b.WriteString("NETSCAPE2.0")
-	b.Write([]byte{3, 1, 0, 0, 0})
+	if animated {
+		b.Write([]byte{0x21, 0xFF, 11})
+		b.WriteString("NETSCAPE2.0")
+		b.Write([]byte{3, 1, 0, 0, 0})
+	}
 	for range n {
-		b.Write([]byte{0x21, 0xF9, 4, 0, 10, 0, 0, 0}) // 100 ms
+		if animated {
+			b.Write([]byte{0x21, 0xF9, 4, 0, 10, 0, 0, 0}) // 100 ms
+		}
 		b.WriteByte(0x2C)
-		binary.Write(&b, binary.LittleEndian, []uint16{0, 0, w, h})
+		binary.Write(&b, binary.LittleEndian, []uint16{0, 0, fw, fh})
 		b.WriteByte(0)
 		b.Write([]byte{2, 2, 0x4C, 0x01, 0})
 	}

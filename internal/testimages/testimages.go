@@ -181,17 +181,7 @@ func JPEGBomb(w, h uint16) []byte {
 
 // GIFBomb is a small, complete GIF whose logical screen is w x h, holding
 // one 1x1 frame.
-func GIFBomb(w, h uint16) []byte {
-	var b bytes.Buffer
-	b.WriteString("GIF89a")
-	binary.Write(&b, binary.LittleEndian, []uint16{w, h})
-	b.Write([]byte{0x80, 0, 0}) // global colour table of 2 entries
-	b.Write([]byte{0, 0, 0, 255, 255, 255})
-	b.Write([]byte{0x2C, 0, 0, 0, 0, 1, 0, 1, 0, 0}) // 1x1 image at 0,0
-	b.Write([]byte{2, 2, 0x4C, 0x01, 0})             // LZW code size 2, one data block, end
-	b.WriteByte(0x3B)
-	return b.Bytes()
-}
+func GIFBomb(w, h uint16) []byte { return rawGIF(w, h, 1, 1, 1, false) }
 
 // AnimatedGIF is a w x h GIF of n frames.
 func AnimatedGIF(w, h, n int) []byte {
