@@ -63,6 +63,28 @@ for await (const line of createInterface({ input: process.stdin, crlfDelay: Infi
 process.stdout.write(out.join("\n") + "\n");
 `
 
+// runNode runs an ES-module driver with node, feeding it each case as a
+// JSON line, and returns a scanner over the lines it prints.
+func runNode[C any](t *testing.T, driver string, cases []C) *bufio.Scanner {
+	t.Helper()
+	var in bytes.Buffer
+	for _, c := range cases {
+		b, _ := json.Marshal(c)
+		in.Write(b)
+		in.WriteByte('\n')
+	}
+	cmd := exec.Command("node", "--input-type=module", "-e", driver)
+	cmd.Stdin = &in
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("node: %v", err)
+	}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(nil, 1<<20)
+	return sc
+}
+
 // Object-key characters that stress the encoding: non-ASCII, spaces, '+',
 // '%', reserved and unreserved punctuation, and an occasional '/'.
 var keyRunes = []rune("abcXYZ0189-._~ +%!'()*&=?#[]@:;,$\"<>\\^`{|}éßü日本😀/")
@@ -119,21 +141,7 @@ func TestJavaScriptSignerAgrees(t *testing.T) {
 		}
 		cases = append(cases, c)
 	}
-	var in bytes.Buffer
-	for _, c := range cases {
-		b, _ := json.Marshal(c)
-		in.Write(b)
-		in.WriteByte('\n')
-	}
-	cmd := exec.Command("node", "--input-type=module", "-e", fmt.Sprintf(jsDriver, "file://"+script))
-	cmd.Stdin = &in
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("node: %v", err)
-	}
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(nil, 1<<20)
+	sc := runNode(t, fmt.Sprintf(jsDriver, "file://"+script), cases)
 	agreedValid := 0
 	for i := 0; sc.Scan(); i++ {
 		if i >= len(cases) {

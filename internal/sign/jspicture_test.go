@@ -1,13 +1,9 @@
 package sign
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 
@@ -75,23 +71,9 @@ func TestJavaScriptPictureAgrees(t *testing.T) {
 		c.Alt = []string{"", "A cat", `A "cat" & <dog>'s toy`}[r.IntN(3)]
 		cases = append(cases, c)
 	}
-	var in bytes.Buffer
-	for _, c := range cases {
-		b, _ := json.Marshal(c)
-		in.Write(b)
-		in.WriteByte('\n')
-	}
-	cmd := exec.Command("node", "--input-type=module", "-e", fmt.Sprintf(pictureDriver, "file://"+script, vectorKey))
-	cmd.Stdin = &in
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("node: %v", err)
-	}
+	sc := runNode(t, fmt.Sprintf(pictureDriver, "file://"+script, vectorKey), cases)
 	s := newSigner(t, "https://img.example.com")
 	s.Limits = params.DefaultLimits
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(nil, 1<<20)
 	agreed := 0
 	for i := 0; sc.Scan(); i++ {
 		c := cases[i]
