@@ -46,6 +46,18 @@ func (a *app) close() {
 	a.disk.Close()
 }
 
+// transformLimits are the configured limits of a transform, the same for
+// serve and for sign's placeholders.
+func transformLimits(cfg *config.Config) transform.Limits {
+	return transform.Limits{
+		MaxSourcePixels:    cfg.Transform.MaxSourcePixels,
+		MaxOutputDim:       cfg.Transform.MaxOutputDim,
+		MaxSourceFrames:    cfg.Transform.MaxSourceFrames,
+		MaxAnimationPixels: cfg.Transform.MaxAnimationPixels,
+		AllowSVG:           cfg.Transform.AllowSVG,
+	}
+}
+
 // src is the origin wrapped in the health tracking behind /readyz
 // (checkOrigin).
 func newApp(cfg *config.Config, ring *urlsig.KeyRing, src *origin.Health, log, accessLog *slog.Logger) (*app, error) {
@@ -55,13 +67,7 @@ func newApp(cfg *config.Config, ring *urlsig.KeyRing, src *origin.Health, log, a
 		Queue:        cfg.Transform.Queue,
 		QueueTimeout: cfg.Transform.QueueTimeout,
 		QueueBytes:   cfg.Transform.QueueBytes,
-		Limits: transform.Limits{
-			MaxSourcePixels:    cfg.Transform.MaxSourcePixels,
-			MaxOutputDim:       cfg.Transform.MaxOutputDim,
-			MaxSourceFrames:    cfg.Transform.MaxSourceFrames,
-			MaxAnimationPixels: cfg.Transform.MaxAnimationPixels,
-			AllowSVG:           cfg.Transform.AllowSVG,
-		},
+		Limits:       transformLimits(cfg),
 		Encoding: transform.Encoding{
 			QualityJPEG: cfg.Transform.QualityJPEG,
 			QualityWebP: cfg.Transform.QualityWebP,

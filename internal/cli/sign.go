@@ -319,14 +319,8 @@ func newPlaceholder(cfg *config.Config, workers int) (sign.Placeholder, error) {
 		Workers:      min(workers, runtime.NumCPU()),
 		Queue:        workers,
 		QueueTimeout: time.Hour, // the batch bounds what waits
-		Limits: transform.Limits{
-			MaxSourcePixels:    cfg.Transform.MaxSourcePixels,
-			MaxOutputDim:       cfg.Transform.MaxOutputDim,
-			MaxSourceFrames:    cfg.Transform.MaxSourceFrames,
-			MaxAnimationPixels: cfg.Transform.MaxAnimationPixels,
-			AllowSVG:           cfg.Transform.AllowSVG,
-		},
-		Encoding: transform.Encoding{QualityJPEG: 80, QualityWebP: placeholderQuality, QualityAVIF: 60, EffortWebP: 6, EffortAVIF: 2},
+		Limits:       transformLimits(cfg),
+		Encoding:     transform.Encoding{QualityJPEG: 80, QualityWebP: placeholderQuality, QualityAVIF: 60, EffortWebP: 6, EffortAVIF: 2},
 	})
 	if err != nil {
 		return nil, err
