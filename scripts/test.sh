@@ -2,7 +2,8 @@
 # Sets up and runs every test. Installs what is missing (libvips and
 # pkg-config for the cgo build, Node.js for the JavaScript signer,
 # exiftool and the libvips command line as independent readers of what the
-# server returns, Chromium to render `sign --picture` markup, staticcheck,
+# server returns, cjxl and Debian's free ICC profiles to make JPEG XL and
+# wide-gamut sources at test time, Chromium to render `sign --picture` markup, staticcheck,
 # versitygw for the S3 tests), then: gofmt, go vet (with and
 # without cgo), staticcheck, go test -race (against a versitygw it starts
 # and stops), node --test, and the Docker image's runtime stage in a chroot
@@ -11,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
-ensure_apt_packages curl nodejs npm libimage-exiftool-perl libvips-tools chromium
+ensure_apt_packages curl nodejs npm libimage-exiftool-perl libvips-tools chromium libjxl-tools icc-profiles-free
 # Tests that check the output with exiftool or vips fail, not skip, here.
 export IMGPROXY_TEST_TOOLS_REQUIRED=1
 ensure_go_tool staticcheck honnef.co/go/tools/cmd/staticcheck@v0.8.2

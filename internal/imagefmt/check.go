@@ -19,8 +19,10 @@ type Info struct {
 // Check reports whether b is a structurally complete file of format f. For
 // JPEG, PNG, GIF, WebP, AVIF and HEIC it walks every marker, chunk, block or
 // box from the first to the format's end mark and checks each lies inside the
-// buffer; for TIFF, BMP and SVG it checks the magic and one cheap sign of a
-// cut file. A nil error does not promise that the pixels decode. Errors wrap
+// buffer; for JPEG XL it walks a container's boxes and reads the
+// codestream's size header (a bare codestream has no end mark: libjxl
+// refuses a cut one); for TIFF, BMP and SVG it checks the magic and one
+// cheap sign of a cut file. A nil error does not promise that the pixels decode. Errors wrap
 // ErrTruncated or ErrCorrupt. Check runs in time linear in len(b) and
 // allocates nothing on success. A file Check accepts as f is one Sniff names f.
 func Check(b []byte, f Format) error {
@@ -50,6 +52,8 @@ func Inspect(b []byte, f Format) (Info, error) {
 		info, err = inspectISOBMFF(b, AVIF)
 	case HEIC:
 		info, err = inspectISOBMFF(b, HEIC)
+	case JXL:
+		info, err = inspectJXL(b)
 	case TIFF:
 		err = checkTIFF(b)
 	case SVG:

@@ -51,6 +51,9 @@ func validFixtures(t testing.TB) []fixture {
 		{"avif/libvips", readTestdata(t, "real/photo.avif"), AVIF, coded(32, 24, 32*24)},
 		{"avif/libvips-alpha", readTestdata(t, "real/alpha.avif"), AVIF, coded(32, 24, 2*32*24)},
 		{"heic/libvips-grid", readTestdata(t, "real/photo.heic"), HEIC, coded(32, 24, 64*64)}, // one 64x64 tile
+		{"jxl/cjxl-codestream", readTestdata(t, "real/photo.jxl"), JXL, sq(32, 24, 1)},
+		{"jxl/cjxl-container", readTestdata(t, "real/container.jxl"), JXL, sq(32, 24, 1)},
+		{"jxl/cjxl-parts", readTestdata(t, "real/parts.jxl"), JXL, sq(32, 24, 1)},
 		{"tiff/libvips", readTestdata(t, "real/photo.tif"), TIFF, Info{}},
 		{"bmp/libvips", readTestdata(t, "real/photo.bmp"), BMP, Info{}},
 		{"svg/plain", []byte(`<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"/>`), SVG, Info{}},

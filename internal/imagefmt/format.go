@@ -15,6 +15,7 @@ const (
 	TIFF
 	SVG
 	BMP
+	JXL // JPEG XL
 )
 
 // String returns the lower-case short name ("jpeg", "png", ...), or
@@ -39,6 +40,8 @@ func (f Format) String() string {
 		return "svg"
 	case BMP:
 		return "bmp"
+	case JXL:
+		return "jxl"
 	}
 	return "unknown"
 }
@@ -65,6 +68,8 @@ func (f Format) ContentType() string {
 		return "image/svg+xml"
 	case BMP:
 		return "image/bmp"
+	case JXL:
+		return "image/jxl"
 	}
 	return ""
 }

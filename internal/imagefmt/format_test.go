@@ -17,6 +17,7 @@ func TestFormatNames(t *testing.T) {
 		{TIFF, "tiff", "image/tiff"},
 		{SVG, "svg", "image/svg+xml"},
 		{BMP, "bmp", "image/bmp"},
+		{JXL, "jxl", "image/jxl"},
 		{Format(200), "unknown", ""},
 	}
 	for _, tt := range tests {

@@ -58,20 +58,20 @@ func FuzzCheck(f *testing.F) {
 	anim := testimages.QuadrantAnimation(80, 60, 0)
 	for _, b := range [][]byte{
 		testimages.LyingHEIC(8000, 8000), testimages.LyingAVIF(100, 100), testimages.GIFFrames(6000, 6000, 3),
-		testimages.GIFFrameBeyondScreen(9000, 9000), anim, anim[:len(anim)*2/3],
+		testimages.GIFFrameBeyondScreen(9000, 9000), anim, anim[:len(anim)*2/3], testimages.JXLBomb(50000, 40000),
 	} {
 		f.Add(b)
 	}
 	f.Add([]byte("\xEF\xBB\xBF<?xml version='1.0'?><!DOCTYPE svg [<!ENTITY x '>'>]><!-- c --><svg/>"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		sniffed := Sniff(b)
-		if sniffed > BMP {
+		if sniffed > JXL {
 			t.Fatalf("Sniff = %d, not a listed format", sniffed)
 		}
 		if len(b) > sniffLimit && Sniff(b[:sniffLimit]) != sniffed {
 			t.Fatalf("Sniff = %v, but %v on the first 4 KiB", sniffed, Sniff(b[:sniffLimit]))
 		}
-		for format := Unknown; format <= BMP+1; format++ {
+		for format := Unknown; format <= JXL+1; format++ {
 			info, err := Inspect(b, format)
 			if (Check(b, format) == nil) != (err == nil) {
 				t.Fatalf("%v: Check and Inspect disagree (Inspect: %v)", format, err)

@@ -13,16 +13,17 @@ type Header struct {
 	Format Format
 	// Width and Height are the picture as shown: after the EXIF
 	// orientation (5 to 8 swap them) or, for AVIF and HEIC, after the
-	// clean aperture and rotation properties, as libvips delivers it.
+	// clean aperture and rotation properties, and for JPEG XL after its
+	// own orientation field, as libvips delivers it.
 	Width, Height int
 	// Orientation is the EXIF orientation, 1 to 8; 1 when there is none,
-	// and for AVIF and HEIC, whose own properties are already applied.
+	// and for AVIF, HEIC and JPEG XL, whose decoders apply their own.
 	Orientation int
 }
 
 // ErrNotImage is the error kind for bytes that are no image format whose
-// size Header reads: anything but JPEG, PNG, GIF, WebP, AVIF, HEIC and
-// TIFF.
+// size Header reads: anything but JPEG, PNG, GIF, WebP, AVIF, HEIC, JPEG
+// XL and TIFF.
 var ErrNotImage = errors.New("not an image whose size can be read from its header")
 
 // maxHeaderRead bounds the bytes ReadHeader reads, together: real headers
@@ -55,6 +56,8 @@ func ReadHeader(r io.ReaderAt, size int64) (Header, error) {
 		hd, err = webpHeader(h)
 	case AVIF, HEIC:
 		hd, err = heifHeader(h, f)
+	case JXL:
+		hd, err = jxlHeader(h)
 	case TIFF:
 		hd, err = tiffHeader(h)
 	case Unknown:

@@ -31,6 +31,8 @@ func Sniff(b []byte) Format {
 		return TIFF
 	case isBMPMagic(b):
 		return BMP
+	case isJXLMagic(b):
+		return JXL
 	}
 	if f := sniffFtyp(b); f != Unknown {
 		return f

@@ -98,6 +98,7 @@ func registerShared(gauge, counter func(string, string, prometheus.Labels, func(
 	}
 	write("written", func(s cache.SharedStats) int64 { return s.Writes })
 	write("exists", func(s cache.SharedStats) int64 { return s.Exists })
+	write("touched", func(s cache.SharedStats) int64 { return s.Touches })
 	write("error", func(s cache.SharedStats) int64 { return s.PutErrors })
 	write("dropped_full", func(s cache.SharedStats) int64 { return s.DroppedFull })
 	write("dropped_failing", func(s cache.SharedStats) int64 { return s.DroppedUnavailable })

@@ -25,6 +25,13 @@ func TestBadNewSources(t *testing.T) {
 	copy(broken[i+4:], []byte{0x7F, 0xFF, 0xFF, 0xFF})
 	anim := testimages.QuadrantAnimation(80, 60, 0)
 	jpg := testimages.JPEG(testimages.Photo(64, 48))
+	// A JPEG XL codestream has no end mark: cut, it passes the structure
+	// check, and libjxl must refuse it.
+	jxl := jxlFrom(t, testimages.PNG(testimages.Photo(120, 80)), "png", "-d", "1")
+	garbled := bytes.Clone(jxl)
+	for i := 8; i < len(garbled); i++ {
+		garbled[i] ^= 0x5A
+	}
 	icc := append([]byte("ICC_PROFILE\x00\x01\x01"), bytes.Repeat([]byte("garbage!"), 50)...)
 	badICC := append(append(append([]byte{}, jpg[:2]...), 0xFF, 0xE2, byte((len(icc)+2)>>8), byte(len(icc)+2)), icc...)
 	badICC = append(badICC, jpg[2:]...)
@@ -41,6 +48,9 @@ func TestBadNewSources(t *testing.T) {
 		{"over-animation-pixels-as-webp.gif", testimages.GIFFrames(6000, 6000, 3), "webp", 413},
 		{"tiny-screen-huge-frame.gif", testimages.GIFFrameBeyondScreen(9000, 9000), "webp", 413},
 		{"garbage-icc.jpg", badICC, "webp", 200}, // the profile is ignored, the pixels served
+		{"truncated.jxl", jxl[:len(jxl)/2], "jpg", 422},
+		{"garbled.jxl", garbled, "jpg", 422},
+		{"over-pixel-limit.jxl", testimages.JXLBomb(9000, 9000), "jpg", 413},
 	} {
 		s.put(c.key, c.body)
 		grew := testtools.PeakGrowth(t, func() {

@@ -30,6 +30,7 @@ func TestLyingHeaders(t *testing.T) {
 		{"gif-frame-beyond-screen.gif", testimages.GIFFrameBeyondScreen(9000, 9000), 413},
 		{"webp-canvas-claims-less.webp", webpCanvas(t, webpBomb(t, encode(t, s.tr, params.FormatWebP)), 100, 100), 422},
 		{"tiff-claims-60000.tif", testimages.TIFFBomb(60000, 60000), 413},
+		{"jxl-claims-50000.jxl", testimages.JXLBomb(50000, 50000), 413},
 	} {
 		s.put(c.key, c.body)
 		grew := testtools.PeakGrowth(t, func() {

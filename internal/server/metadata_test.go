@@ -24,7 +24,7 @@ import (
 func leakySources(t *testing.T) map[string][]byte {
 	t.Helper()
 	tr, err := transform.New(transform.Config{Workers: 1, Queue: 1, QueueTimeout: time.Second,
-		Limits:   transform.Limits{MaxSourcePixels: 1 << 20, MaxOutputDim: 1024},
+		Limits:   transform.Limits{MaxSourcePixels: 1 << 20, MaxOutputDim: 1024, AllowJXL: true},
 		Encoding: transform.Encoding{QualityJPEG: 90, QualityWebP: 90, QualityAVIF: 60, EffortWebP: 4, EffortAVIF: 2}})
 	if err != nil {
 		t.Fatal(err)
@@ -32,6 +32,7 @@ func leakySources(t *testing.T) map[string][]byte {
 	jpg := testimages.JPEG(testimages.Photo(96, 64))
 	src := map[string][]byte{
 		"leak.heic":        heicFrom(t, jpg),
+		"leak.jxl":         jxlFrom(t, testimages.PNG(testimages.Photo(96, 64)), "png", "--container=1"),
 		"leak.jpg":         jpg,
 		"leak-rotated.jpg": testimages.WithOrientation(jpg, 6),
 		"leak.tif":         testimages.TIFF(testimages.Photo(96, 64)),

@@ -85,7 +85,7 @@ func newStack(t *testing.T, mod func(*stackOptions)) *stack {
 	}
 	tr, err := transform.New(transform.Config{
 		Workers: o.workers, Queue: o.queue, QueueTimeout: 5 * time.Second,
-		Limits:   transform.Limits{MaxSourcePixels: 50_000_000, MaxOutputDim: 8192, AllowSVG: o.allowSVG},
+		Limits:   transform.Limits{MaxSourcePixels: 50_000_000, MaxOutputDim: 8192, AllowSVG: o.allowSVG, AllowJXL: true},
 		Encoding: transform.Encoding{QualityJPEG: 80, QualityWebP: 80, QualityAVIF: 60, EffortWebP: 4, EffortAVIF: 2},
 	})
 	if err != nil {

@@ -128,3 +128,32 @@ func rawGIF(sw, sh, fw, fh uint16, n int, animated bool) []byte {
 	b.WriteByte(0x3B)
 	return b.Bytes()
 }
+
+// JXLBomb is a JPEG XL codestream of a few bytes: its size header claims
+// w x h (each at most 2^30) and nothing follows it.
+func JXLBomb(w, h uint32) []byte {
+	var bits []bool
+	put := func(v uint32, n int) {
+		for i := range n {
+			bits = append(bits, v>>i&1 == 1)
+		}
+	}
+	put(0, 1) // not the small form
+	put(3, 2) // height: the 30-bit field, minus one
+	put(h-1, 30)
+	put(0, 3) // no aspect ratio: the width follows
+	put(3, 2)
+	put(w-1, 30)
+	put(1, 1) // default image metadata
+	b := []byte{0xFF, 0x0A}
+	for i := 0; i < len(bits); i += 8 {
+		var x byte
+		for j := 0; j < 8 && i+j < len(bits); j++ {
+			if bits[i+j] {
+				x |= 1 << j
+			}
+		}
+		b = append(b, x)
+	}
+	return b
+}

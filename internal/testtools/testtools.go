@@ -7,10 +7,12 @@ package testtools
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -30,6 +32,20 @@ func Path(t testing.TB, name, pkg string) string {
 		t.Skipf("%s not found: run scripts/test.sh, which installs %s", name, pkg)
 	}
 	return p
+}
+
+// File returns path, a data file a Debian package installs (a colour
+// profile), skipping the test (failing it under EnvRequired) when it is
+// not there.
+func File(t testing.TB, path, pkg string) string {
+	t.Helper()
+	if _, err := os.Stat(path); err != nil {
+		if os.Getenv(EnvRequired) == "1" {
+			t.Fatalf("%s not found (Debian package %s): %v", path, pkg, err)
+		}
+		t.Skipf("%s not found: run scripts/test.sh, which installs %s", path, pkg)
+	}
+	return path
 }
 
 // Exiftool returns exiftool's path.
@@ -77,4 +93,24 @@ func WriteFiles(t testing.TB, bodies ...[]byte) []string {
 		}
 	}
 	return paths
+}
+
+// Sizes returns each file's width and height as libvips' vipsheader reads
+// them, in order.
+func Sizes(t testing.TB, files ...string) [][2]int {
+	t.Helper()
+	out := Run(t, Path(t, "vipsheader", "libvips-tools"), files...)
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != len(files) {
+		t.Fatalf("vipsheader printed %d lines for %d files:\n%s", len(lines), len(files), out)
+	}
+	sizes := make([][2]int, len(files))
+	for i, line := range lines {
+		// "name: 120x80 uchar, 3 bands, srgb, jpegload"
+		_, rest, _ := strings.Cut(line, ": ")
+		if _, err := fmt.Sscanf(rest, "%dx%d", &sizes[i][0], &sizes[i][1]); err != nil {
+			t.Fatalf("vipsheader: %q: %v", line, err)
+		}
+	}
+	return sizes
 }

@@ -17,6 +17,9 @@ type Limits struct {
 	// animation is kept animated (every frame decoded and resized).
 	// 0: 100 megapixels.
 	MaxAnimationPixels int64
+	// AllowJXL lets JPEG XL originals be read, through the libjxl loader
+	// libvips 8.14 marks untrusted.
+	AllowJXL bool
 	// AllowSVG lets SVG originals be rasterised (never served as SVG: it
 	// can carry scripts). Off by default.
 	AllowSVG bool

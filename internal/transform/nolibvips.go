@@ -18,6 +18,10 @@ func render(context.Context, []byte, *plan) ([]byte, error) { return nil, ErrNoL
 func LibvipsMemory() (bytes, highwater, allocs int64) { return 0, 0, 0 }
 
 func allowSVG() {}
+func allowJXL() {}
+
+// JXLLoader reports false in a binary built without libvips.
+func JXLLoader() bool { return false }
 
 // HEICDecoder reports false in a binary built without libvips.
 func HEICDecoder() bool { return false }

@@ -47,7 +47,7 @@ func TestFitBox(t *testing.T) {
 	}
 }
 
-var testLimits = Limits{MaxSourcePixels: 50_000_000, MaxOutputDim: 8192}
+var testLimits = Limits{MaxSourcePixels: 50_000_000, MaxOutputDim: 8192, AllowJXL: true}
 var testEncoding = Encoding{QualityJPEG: 80, QualityWebP: 81, QualityAVIF: 60, EffortWebP: 4, EffortAVIF: 2}
 
 func TestMakePlan(t *testing.T) {

@@ -30,6 +30,9 @@ func New(cfg Config) (*Transformer, error) {
 	if cfg.Limits.AllowSVG {
 		allowSVG()
 	}
+	if cfg.Limits.AllowJXL {
+		allowJXL()
+	}
 	if cfg.Workers < 1 {
 		cfg.Workers = runtime.NumCPU()
 	}
@@ -76,33 +79,43 @@ func (t *Transformer) CheckCapacity() error {
 	return nil
 }
 
-// heicDecoder is HEICDecoder, read once: it cannot change while running.
-var heicDecoder = sync.OnceValue(HEICDecoder)
+// heicDecoder and jxlLoader are HEICDecoder and JXLLoader, read once: they
+// cannot change while running.
+var (
+	heicDecoder = sync.OnceValue(HEICDecoder)
+	jxlLoader   = sync.OnceValue(JXLLoader)
+)
 
-// readable lists the source formats accepted. SVG only when allowed, and
-// only as a source to rasterise; formats libvips reads only through
-// untrusted loaders (ImageMagick, PDF) are never among them.
-func readable(f imagefmt.Format, allowSVG bool) bool {
+// readable lists the source formats accepted. SVG and JPEG XL only when
+// allowed (SVG only as a source to rasterise); formats libvips reads only
+// through untrusted loaders (ImageMagick, PDF) are never among them.
+func readable(f imagefmt.Format, lim Limits) bool {
 	switch f {
 	case imagefmt.JPEG, imagefmt.PNG, imagefmt.GIF, imagefmt.WebP, imagefmt.AVIF, imagefmt.TIFF, imagefmt.HEIC:
 		return true
 	case imagefmt.SVG:
-		return allowSVG
+		return lim.AllowSVG
+	case imagefmt.JXL:
+		return lim.AllowJXL
 	}
 	return false
 }
 
 // sniff returns src's format by its bytes, or ErrUnsupported when it is
 // not one this server reads.
-func sniff(src []byte, allowSVG bool) (imagefmt.Format, error) {
+func sniff(src []byte, lim Limits) (imagefmt.Format, error) {
 	f := imagefmt.Sniff(src)
 	switch {
 	case len(src) == 0:
 		return f, fmt.Errorf("%w: empty file", ErrUnsupported)
-	case !readable(f, allowSVG):
+	case f == imagefmt.JXL && !lim.AllowJXL:
+		return f, fmt.Errorf("%w: jxl is turned off (transform.allow_jxl)", ErrUnsupported)
+	case !readable(f, lim):
 		return f, fmt.Errorf("%w: %s", ErrUnsupported, f)
 	case f == imagefmt.HEIC && !heicDecoder():
 		return f, fmt.Errorf("%w: heic needs libheif's HEVC decoder (libde265), which this libheif lacks", ErrUnsupported)
+	case f == imagefmt.JXL && !jxlLoader():
+		return f, fmt.Errorf("%w: jxl needs libvips built with libjxl, which this libvips is not", ErrUnsupported)
 	}
 	return f, nil
 }
@@ -110,8 +123,8 @@ func sniff(src []byte, allowSVG bool) (imagefmt.Format, error) {
 // inspect sniffs src, checks that it is complete, and checks the limits
 // its headers declare: every byte that reaches libvips has passed it, and
 // no pixel has been decoded yet.
-func inspect(src []byte, allowSVG bool, lim Limits) (imagefmt.Format, error) {
-	f, err := sniff(src, allowSVG)
+func inspect(src []byte, lim Limits) (imagefmt.Format, error) {
+	f, err := sniff(src, lim)
 	if err != nil {
 		return f, err
 	}
@@ -148,7 +161,7 @@ func inspect(src []byte, allowSVG bool, lim Limits) (imagefmt.Format, error) {
 // upright in their default output format, as a transform to their own size
 // would be.
 func (t *Transformer) Original(ctx context.Context, src []byte) (Output, error) {
-	kind, err := sniff(src, t.cfg.Limits.AllowSVG)
+	kind, err := sniff(src, t.cfg.Limits)
 	if err != nil {
 		return Output{}, err
 	}
@@ -169,7 +182,7 @@ func (t *Transformer) Original(ctx context.Context, src []byte) (Output, error) 
 // the source). It waits for a worker while ctx allows and the queue has
 // room.
 func (t *Transformer) Transform(ctx context.Context, src []byte, o *params.Options, f params.Format) (Output, error) {
-	kind, err := inspect(src, t.cfg.Limits.AllowSVG, t.cfg.Limits)
+	kind, err := inspect(src, t.cfg.Limits)
 	if err != nil {
 		return Output{}, err
 	}
@@ -251,7 +264,7 @@ func defaultFormat(kind imagefmt.Format, alpha bool) params.Format {
 	case imagefmt.SVG:
 		return params.FormatPNG
 	}
-	// TIFF and HEIC (which browsers other than Safari do not show).
+	// TIFF, HEIC and JPEG XL (which browsers other than Safari do not show).
 	if alpha {
 		return params.FormatPNG
 	}

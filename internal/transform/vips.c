@@ -32,6 +32,19 @@ int ip_heic_decoder(void) {
 	return heif_have_decoder_for_format(heif_compression_HEVC);
 }
 
+int ip_jxl_loader(void) {
+	// Debian builds libvips with libjxl, but a libvips without it has no
+	// such operation, and every JPEG XL would fail at decode time.
+	return vips_type_find("VipsOperation", "jxlload_buffer") != 0;
+}
+
+void ip_allow_jxl(void) {
+	// libvips 8.14 marks its libjxl loader untrusted, as it does every
+	// loader its own fuzzing does not yet cover; transform.allow_jxl opts
+	// into it, behind our own size and structure checks.
+	vips_operation_block_set("VipsForeignLoadJxl", FALSE);
+}
+
 void ip_allow_svg(void) {
 	// librsvg is marked untrusted by libvips; an operator who allows SVG
 	// opts into it, for rasterising only.

@@ -42,6 +42,13 @@ func startLibvips() error {
 // HEICDecoder reports whether libheif can decode HEVC, which HEIC needs.
 func HEICDecoder() bool { return C.ip_heic_decoder() != 0 }
 
+// JXLLoader reports whether libvips was built with libjxl, which JPEG XL
+// sources need.
+func JXLLoader() bool { return C.ip_jxl_loader() != 0 }
+
+// allowJXL unblocks libvips' JPEG XL loader, for the whole process.
+func allowJXL() { C.ip_allow_jxl() }
+
 // allowSVG unblocks libvips' SVG loader, for the whole process.
 func allowSVG() { C.ip_allow_svg() }
 

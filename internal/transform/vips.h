@@ -25,6 +25,8 @@ enum ip_format { IP_JPEG = 1, IP_PNG, IP_WEBP, IP_AVIF, IP_GIF };
 
 int ip_init(void);
 void ip_allow_svg(void);
+int ip_jxl_loader(void);
+void ip_allow_jxl(void);
 int ip_heic_decoder(void);
 int ip_header(const void *buf, size_t len, int *width, int *height,
 	int *orientation_swap, int *has_alpha, int *pages, int *needs_icc);
