@@ -201,11 +201,19 @@ func toPath(key string) *diskv.PathKey {
 // fromPath is toPath's inverse; it returns "" for anything that is not an
 // entry file.
 func fromPath(p *diskv.PathKey) string {
-	if len(p.Path) != 2 || len(p.Path[1]) != 32 || p.Path[0] != p.Path[1][:2] ||
-		len(p.FileName) != 64 || !isHex(p.Path[1]) || !isHex(p.FileName) {
+	if len(p.Path) != 2 {
 		return ""
 	}
-	return p.Path[1] + "/" + p.FileName
+	return entryName(p.Path[0], p.Path[1], p.FileName)
+}
+
+// entryName is the key of the entry at <ab>/<original's hash>/<variant's
+// key>, or "" when those are not the names toPath makes.
+func entryName(ab, obj, variant string) string {
+	if len(obj) != 32 || ab != obj[:2] || len(variant) != 64 || !isHex(obj) || !isHex(variant) {
+		return ""
+	}
+	return obj + "/" + variant
 }
 
 func isHex(s string) bool {

@@ -32,8 +32,17 @@ type SharedConfig struct {
 	// Pause is how long reads and writes are skipped after the store
 	// failed (default 5s): a store that is down costs one Timeout per
 	// pause, not one per request.
-	Pause  time.Duration
-	Logger *slog.Logger
+	Pause time.Duration
+	// TouchAfter: a hit on an object last written or touched longer ago
+	// than this refreshes its modification time in the background, so that
+	// an age-based cleanup (imgproxy cache shared --older-than, or a
+	// lifecycle rule) removes only what was not read (default 24h).
+	TouchAfter time.Duration
+	// ReadOnly reads the store and never writes it: no results, touches,
+	// purges or purge notices (an instance that may read another fleet's
+	// results, or a bucket whose policy denies writes).
+	ReadOnly bool
+	Logger   *slog.Logger
 }
 
 // Shared is the shared tier: finished responses in a store that every
@@ -54,6 +63,8 @@ type Shared struct {
 	maxAge       time.Duration
 	maxObject    int64
 	pause        time.Duration
+	touchAfter   time.Duration
+	readOnly     bool
 	log          *slog.Logger
 	instance     string // names this process in purge notices
 
@@ -79,6 +90,7 @@ type Shared struct {
 
 	hits, misses, skipped, corrupt           atomic.Int64
 	writes, exists, droppedFull, droppedDown atomic.Int64
+	touches                                  atomic.Int64
 	getErrs, putErrs, purgeErrs              atomic.Int64
 }
 
@@ -90,6 +102,7 @@ const (
 	DefaultSharedQueueBytes = 64 << 20
 	defaultSharedWriters    = 2
 	defaultSharedPause      = 5 * time.Second
+	defaultSharedTouchAfter = 24 * time.Hour
 	// sharedBadKeys and sharedPurges bound what the tier remembers.
 	sharedBadKeys = 10_000
 	sharedPurges  = 10_000
@@ -105,6 +118,7 @@ func NewShared(cfg SharedConfig) *Shared {
 	def(&cfg.Timeout, DefaultSharedTimeout)
 	def(&cfg.WriteTimeout, defaultSharedWriteTO)
 	def(&cfg.Pause, defaultSharedPause)
+	def(&cfg.TouchAfter, defaultSharedTouchAfter)
 	if cfg.Queue <= 0 {
 		cfg.Queue = DefaultSharedQueue
 	}
@@ -119,7 +133,8 @@ func NewShared(cfg SharedConfig) *Shared {
 	}
 	s := &Shared{
 		store: cfg.Store, timeout: cfg.Timeout, writeTimeout: cfg.WriteTimeout, maxAge: cfg.MaxAge,
-		maxObject: cfg.QueueBytes + 1<<16, pause: cfg.Pause, log: cfg.Logger, instance: instanceID(),
+		maxObject: cfg.QueueBytes + 1<<16, pause: cfg.Pause, touchAfter: cfg.TouchAfter, readOnly: cfg.ReadOnly,
+		log: cfg.Logger, instance: instanceID(),
 		bad:        lru.New[string, struct{}](sharedBadKeys, 1, 0),
 		purged:     lru.New[string, time.Time](sharedPurges, 1, cfg.WriteTimeout+time.Minute),
 		queue:      make(chan sharedWrite, cfg.Queue),
@@ -156,7 +171,7 @@ func (s *Shared) Get(ctx context.Context, objectKey string, key params.Key) (*En
 	k := sharedKey(objectKey, key)
 	tctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	b, err := s.store.Get(tctx, k, s.maxObject)
+	b, info, err := s.store.Get(tctx, k, s.maxObject)
 	switch {
 	case errors.Is(err, ErrNoObject):
 		s.recovered()
@@ -188,6 +203,9 @@ func (s *Shared) Get(ctx context.Context, objectKey string, key params.Key) (*En
 		return nil, false
 	}
 	s.hits.Add(1)
+	if time.Since(info.Modified) > s.touchAfter {
+		s.enqueue(sharedWrite{touch: k, body: b, etag: info.ETag, size: int64(len(b)), queued: time.Now()})
+	}
 	return e, true
 }
 
@@ -205,17 +223,20 @@ func (s *Shared) reject(objectKey, k string, err error) {
 // some may still be there.
 func (s *Shared) Purge(ctx context.Context, objectKey string) ([]params.Key, error) {
 	s.purged.Add(objectKey, time.Now(), 1)
+	if s.readOnly {
+		return nil, fmt.Errorf("shared cache: read-only here (cache.shared.read_only), so the variants of %q stay in it: purge through an instance that writes it", objectKey)
+	}
 	dir := sharedDir(objectKey)
 	var names []string
-	err := s.store.List(ctx, dir, func(name string) error {
-		names = append(names, name)
+	err := s.store.List(ctx, dir, func(o ObjectInfo) error {
+		names = append(names, o.Key)
 		return nil
 	})
+	if err == nil && len(names) > 0 {
+		err = s.store.Delete(ctx, names...)
+	}
 	var keys []params.Key
 	for _, name := range names {
-		if err == nil {
-			err = s.store.Delete(ctx, name)
-		}
 		var k params.Key
 		if n, herr := hex.Decode(k[:], []byte(name[len(dir):])); herr == nil && n == len(k) {
 			keys = append(keys, k)
@@ -228,20 +249,34 @@ func (s *Shared) Purge(ctx context.Context, objectKey string) ([]params.Key, err
 	return keys, nil
 }
 
-// Check lists the store once, at start: ErrStoreRefused means a missing
-// bucket or refused credentials; any other error a store that is down (the
-// tier starts paused, and tries again by itself).
+// Check lists the store once, at start, and unless the tier is read-only
+// writes a small object named probe: ErrStoreRefused means a missing
+// bucket or refused credentials (for reading, or for writing); any other
+// error a store that is down (the tier starts paused, and tries again by
+// itself).
 func (s *Shared) Check(ctx context.Context) error {
 	errStop := errors.New("stop")
 	tctx, cancel := context.WithTimeout(ctx, s.writeTimeout)
 	defer cancel()
-	err := s.store.List(tctx, "entries/", func(string) error { return errStop })
-	if err == nil || errors.Is(err, errStop) {
+	err := s.store.List(tctx, "entries/", func(ObjectInfo) error { return errStop })
+	if errors.Is(err, errStop) {
+		err = nil
+	}
+	if err == nil && !s.readOnly {
+		if err = s.store.Put(tctx, probeKey, []byte("imgproxy checks that it may write here\n"), false); errors.Is(err, ErrStoreRefused) {
+			err = fmt.Errorf("%w (writes; set cache.shared.read_only to only read this bucket)", err)
+		}
+	}
+	if err == nil {
 		return nil
 	}
 	s.fail("check", err)
 	return err
 }
+
+// probeKey is the object Check writes: one per prefix, overwritten by
+// every start.
+const probeKey = "probe"
 
 // paused reports whether the store is being left alone after a failure.
 func (s *Shared) paused() bool { return time.Now().UnixNano() < s.pausedUntil.Load() }
@@ -280,6 +315,7 @@ func (s *Shared) Err() error {
 type SharedStats struct {
 	Hits, Misses, Skipped, Corrupt    int64 // reads
 	Writes, Exists                    int64 // writes done; writes found already there
+	Touches                           int64 // hits on old objects refreshed
 	DroppedFull, DroppedUnavailable   int64 // writes dropped: queue full; store failing
 	GetErrors, PutErrors, PurgeErrors int64
 	QueuedWrites, QueuedBytes         int64
@@ -290,7 +326,7 @@ type SharedStats struct {
 func (s *Shared) Stats() SharedStats {
 	return SharedStats{
 		Hits: s.hits.Load(), Misses: s.misses.Load(), Skipped: s.skipped.Load(), Corrupt: s.corrupt.Load(),
-		Writes: s.writes.Load(), Exists: s.exists.Load(),
+		Writes: s.writes.Load(), Exists: s.exists.Load(), Touches: s.touches.Load(),
 		DroppedFull: s.droppedFull.Load(), DroppedUnavailable: s.droppedDown.Load(),
 		GetErrors: s.getErrs.Load(), PutErrors: s.putErrs.Load(), PurgeErrors: s.purgeErrs.Load(),
 		QueuedWrites: s.queued.Load(), QueuedBytes: s.queuedBytes.Load(),

@@ -3,6 +3,7 @@ package cache_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"sync/atomic"
@@ -288,5 +289,75 @@ func TestSharedPurgeDropsQueuedWrites(t *testing.T) {
 	flush(t, a)
 	if keys := entryKeys(store); len(keys) != 1 || !bytes.Contains(store.Object(keys[0]), []byte("dog.jpg")) {
 		t.Errorf("store holds %q, want dog.jpg's variant only", keys)
+	}
+}
+
+// A hit on an object older than TouchAfter renews its modification time
+// in the background, so that an age-based cleanup keeps what is read; a
+// fresh one is left alone.
+func TestSharedHitTouchesOldObjects(t *testing.T) {
+	store := sharedtest.NewMem()
+	a := newInstance(t, store, nil)
+	a.get(t, "old.jpg", "w1")
+	a.get(t, "new.jpg", "w1")
+	flush(t, a)
+	keys := entryKeys(store)
+	for _, k := range keys {
+		if strings.Contains(string(store.Object(k)), "old.jpg") {
+			store.Age(k, 48*time.Hour)
+		}
+	}
+	b := newInstance(t, store, func(c *cache.SharedConfig) { c.TouchAfter = time.Hour })
+	for _, obj := range []string{"old.jpg", "new.jpg"} {
+		if _, tier := b.get(t, obj, "w1"); tier != cache.TierShared {
+			t.Fatalf("%s: %s, want shared", obj, tier)
+		}
+	}
+	flush(t, b)
+	if n := store.Touches.Load(); n != 1 {
+		t.Errorf("%d touches, want 1 (the old object)", n)
+	}
+	var old []string
+	store.List(context.Background(), "entries/", func(o cache.ObjectInfo) error {
+		if time.Since(o.Modified) > time.Hour {
+			old = append(old, o.Key)
+		}
+		return nil
+	})
+	if len(old) != 0 {
+		t.Errorf("still old after the hit: %q", old)
+	}
+}
+
+// A read-only tier reads and never writes: a miss is not stored, a purge
+// says the shared copies stay, and the start check writes no probe. A
+// writing tier whose bucket refuses writes fails its start check.
+func TestSharedReadOnly(t *testing.T) {
+	store := sharedtest.NewMem()
+	writer := newInstance(t, store, nil)
+	writer.get(t, "shared.jpg", "w1")
+	flush(t, writer)
+	puts := store.Puts.Load()
+
+	ro := newInstance(t, store, func(c *cache.SharedConfig) { c.ReadOnly = true })
+	if err := ro.shared.Check(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, tier := ro.get(t, "shared.jpg", "w1"); tier != cache.TierShared {
+		t.Errorf("read-only hit: %s", tier)
+	}
+	ro.get(t, "local.jpg", "w1")
+	flush(t, ro)
+	if store.Puts.Load() != puts {
+		t.Errorf("the read-only tier wrote %d objects", store.Puts.Load()-puts)
+	}
+	if _, err := ro.c.Purge("shared.jpg"); err == nil || !strings.Contains(err.Error(), "read_only") {
+		t.Errorf("purge through a read-only tier: %v, want an error naming read_only", err)
+	}
+
+	store.DenyWrites.Store(true)
+	err := newInstance(t, store, nil).shared.Check(context.Background())
+	if !errors.Is(err, cache.ErrStoreRefused) || !strings.Contains(err.Error(), "read_only") {
+		t.Errorf("check of a bucket refusing writes: %v, want ErrStoreRefused naming read_only", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync/atomic"
 
@@ -25,8 +26,9 @@ type S3Store struct {
 	bucket string
 	prefix string
 	// unconditional is set once the server has refused a conditional
-	// write as not implemented: it is not asked again.
-	unconditional atomic.Bool
+	// write as not implemented: it is not asked again. noIfMatch and
+	// noBatch are the same for If-Match and DeleteObjects.
+	unconditional, noIfMatch, noBatch atomic.Bool
 }
 
 var _ Store = (*S3Store)(nil)
@@ -54,23 +56,23 @@ func NewS3Store(ctx context.Context, c origin.S3Config) (*S3Store, error) {
 }
 
 // Get implements Store.
-func (s *S3Store) Get(ctx context.Context, key string, limit int64) ([]byte, error) {
+func (s *S3Store) Get(ctx context.Context, key string, limit int64) ([]byte, ObjectInfo, error) {
 	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: aws.String(s.prefix + key)})
 	if err != nil {
-		return nil, s.kind("get", key, err)
+		return nil, ObjectInfo{}, s.kind("get", key, err)
 	}
 	defer out.Body.Close()
 	if n := aws.ToInt64(out.ContentLength); n > limit {
-		return nil, fmt.Errorf("%w: %q is %d bytes, the limit is %d", ErrObjectTooLarge, key, n, limit)
+		return nil, ObjectInfo{}, fmt.Errorf("%w: %q is %d bytes, the limit is %d", ErrObjectTooLarge, key, n, limit)
 	}
 	b, err := io.ReadAll(io.LimitReader(out.Body, limit+1))
 	if err != nil {
-		return nil, s.kind("get", key, err)
+		return nil, ObjectInfo{}, s.kind("get", key, err)
 	}
 	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%w: %q is over %d bytes", ErrObjectTooLarge, key, limit)
+		return nil, ObjectInfo{}, fmt.Errorf("%w: %q is over %d bytes", ErrObjectTooLarge, key, limit)
 	}
-	return b, nil
+	return b, ObjectInfo{Key: key, Size: int64(len(b)), Modified: aws.ToTime(out.LastModified), ETag: aws.ToString(out.ETag)}, nil
 }
 
 // Put implements Store. A server that refuses If-None-Match as not
@@ -99,7 +101,7 @@ func (s *S3Store) Put(ctx context.Context, key string, body []byte, ifAbsent boo
 }
 
 // List implements Store.
-func (s *S3Store) List(ctx context.Context, prefix string, fn func(string) error) error {
+func (s *S3Store) List(ctx context.Context, prefix string, fn func(ObjectInfo) error) error {
 	pages := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{
 		Bucket: &s.bucket, Prefix: aws.String(s.prefix + prefix),
 	})
@@ -109,7 +111,9 @@ func (s *S3Store) List(ctx context.Context, prefix string, fn func(string) error
 			return s.kind("list", prefix, err)
 		}
 		for _, o := range page.Contents {
-			if err := fn(strings.TrimPrefix(aws.ToString(o.Key), s.prefix)); err != nil {
+			info := ObjectInfo{Key: strings.TrimPrefix(aws.ToString(o.Key), s.prefix),
+				Size: aws.ToInt64(o.Size), Modified: aws.ToTime(o.LastModified), ETag: aws.ToString(o.ETag)}
+			if err := fn(info); err != nil {
 				return err
 			}
 		}
@@ -117,11 +121,86 @@ func (s *S3Store) List(ctx context.Context, prefix string, fn func(string) error
 	return nil
 }
 
-// Delete implements Store.
-func (s *S3Store) Delete(ctx context.Context, key string) error {
-	_, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &s.bucket, Key: aws.String(s.prefix + key)})
-	if err != nil && !errors.Is(s.kind("delete", key, err), ErrNoObject) {
-		return s.kind("delete", key, err)
+// Touch implements Store: the bytes are written again only if the object
+// is still the version read (If-Match), so a purged one stays purged. A
+// server without conditional writes gets a copy in place instead, which
+// renews the modification time on S3 without sending the bytes (but not
+// on every S3-compatible server).
+func (s *S3Store) Touch(ctx context.Context, key string, body []byte, etag string) error {
+	if !s.noIfMatch.Load() {
+		_, err := s.client.PutObject(ctx, &s3.PutObjectInput{
+			Bucket: &s.bucket, Key: aws.String(s.prefix + key),
+			Body: bytes.NewReader(body), ContentLength: aws.Int64(int64(len(body))),
+			ContentType: aws.String(entryContentType), IfMatch: aws.String(etag),
+		})
+		switch {
+		case err == nil:
+			return nil
+		case notImplemented(err):
+			s.noIfMatch.Store(true)
+		case errors.Is(s.kind("touch", key, err), ErrObjectExists): // 412
+			return fmt.Errorf("%w: %q changed or went since it was read", ErrNoObject, key)
+		default:
+			return s.kind("touch", key, err)
+		}
+	}
+	source := s.bucket + "/" + (&url.URL{Path: s.prefix + key}).EscapedPath()
+	_, err := s.client.CopyObject(ctx, &s3.CopyObjectInput{
+		Bucket: &s.bucket, Key: aws.String(s.prefix + key), CopySource: aws.String(source),
+		MetadataDirective: types.MetadataDirectiveReplace, ContentType: aws.String(entryContentType),
+	})
+	if err != nil {
+		return s.kind("touch", key, err)
+	}
+	return nil
+}
+
+// deleteBatch is the most keys one DeleteObjects request takes.
+const deleteBatch = 1000
+
+// Delete implements Store: one key is a DeleteObject, more go in
+// DeleteObjects batches, or one by one from the first server that says it
+// has no such request.
+func (s *S3Store) Delete(ctx context.Context, keys ...string) error {
+	for len(keys) > 1 && !s.noBatch.Load() {
+		n := min(len(keys), deleteBatch)
+		err := s.deleteBatch(ctx, keys[:n])
+		if notImplemented(err) {
+			s.noBatch.Store(true)
+			break
+		}
+		if err != nil {
+			return err
+		}
+		keys = keys[n:]
+	}
+	for _, key := range keys {
+		_, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &s.bucket, Key: aws.String(s.prefix + key)})
+		if err != nil && !errors.Is(s.kind("delete", key, err), ErrNoObject) {
+			return s.kind("delete", key, err)
+		}
+	}
+	return nil
+}
+
+func (s *S3Store) deleteBatch(ctx context.Context, keys []string) error {
+	ids := make([]types.ObjectIdentifier, len(keys))
+	for i, k := range keys {
+		ids[i] = types.ObjectIdentifier{Key: aws.String(s.prefix + k)}
+	}
+	out, err := s.client.DeleteObjects(ctx, &s3.DeleteObjectsInput{
+		Bucket: &s.bucket, Delete: &types.Delete{Objects: ids, Quiet: aws.Bool(true)},
+	})
+	if notImplemented(err) {
+		return err
+	}
+	if err != nil {
+		return s.kind("delete", keys[0], err)
+	}
+	for _, e := range out.Errors {
+		if aws.ToString(e.Code) != "NoSuchKey" {
+			return fmt.Errorf("shared cache: s3 delete %q: %s", aws.ToString(e.Key), aws.ToString(e.Code))
+		}
 	}
 	return nil
 }

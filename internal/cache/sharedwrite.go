@@ -8,11 +8,14 @@ import (
 	"github.com/imgproxy-team/imgproxy/internal/params"
 )
 
-// sharedWrite is one queued write: the entry is immutable, and encoded by
-// the writer, off the request's path.
+// sharedWrite is one queued write: an entry (immutable, encoded by the
+// writer, off the request's path), or the touch of an object read.
 type sharedWrite struct {
 	key    params.Key
 	e      *Entry
+	touch  string // the object to touch, instead of an entry to write,
+	body   []byte // with the bytes and version read
+	etag   string
 	size   int64
 	queued time.Time
 }
@@ -22,11 +25,18 @@ type sharedWrite struct {
 // the store is failing, is dropped and counted: the variant is simply made
 // again by whoever misses it next.
 func (s *Shared) Put(key params.Key, e *Entry) {
+	s.enqueue(sharedWrite{key: key, e: e, size: e.size(), queued: time.Now()})
+}
+
+// enqueue queues a write or a touch, or drops it (and counts that).
+func (s *Shared) enqueue(w sharedWrite) {
+	if s.readOnly {
+		return
+	}
 	if s.paused() {
 		s.droppedDown.Add(1)
 		return
 	}
-	w := sharedWrite{key: key, e: e, size: e.size(), queued: time.Now()}
 	if s.queuedBytes.Add(w.size) > s.queueBytes {
 		s.queuedBytes.Add(-w.size)
 		s.droppedFull.Add(1)
@@ -63,6 +73,10 @@ func (s *Shared) writer() {
 // write stores one entry: only if absent (a variant another instance wrote
 // first is the same bytes), unless the object there was found bad.
 func (s *Shared) write(w sharedWrite) {
+	if w.touch != "" {
+		s.touch(w)
+		return
+	}
 	if at, ok := s.purged.Get(w.e.ObjectKey); ok && !at.Before(w.queued) {
 		return // purged since: the entry may be of the old original
 	}
@@ -88,6 +102,26 @@ func (s *Shared) write(w sharedWrite) {
 		if bad {
 			s.bad.Remove(k)
 		}
+	}
+}
+
+// touch refreshes an object's modification time; one that is gone (a
+// purge, a cleanup) stays gone.
+func (s *Shared) touch(w sharedWrite) {
+	if s.paused() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.writeTimeout)
+	defer cancel()
+	switch err := s.store.Touch(ctx, w.touch, w.body, w.etag); {
+	case err == nil:
+		s.recovered()
+		s.touches.Add(1)
+	case errors.Is(err, ErrNoObject):
+		s.recovered()
+	default:
+		s.putErrs.Add(1)
+		s.fail("touch", err)
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/imgproxy-team/imgproxy/internal/admin"
@@ -55,6 +57,7 @@ func transformLimits(cfg *config.Config) transform.Limits {
 		MaxSourceFrames:    cfg.Transform.MaxSourceFrames,
 		MaxAnimationPixels: cfg.Transform.MaxAnimationPixels,
 		AllowSVG:           cfg.Transform.AllowSVG,
+		AllowJXL:           cfg.Transform.AllowJXL,
 	}
 }
 
@@ -82,9 +85,7 @@ func newApp(cfg *config.Config, ring *urlsig.KeyRing, src *origin.Health, log, a
 	}
 	var disk *cache.Disk
 	if cfg.Cache.DiskDir != "" {
-		if disk, err = cache.OpenDisk(cache.DiskConfig{
-			Dir: cfg.Cache.DiskDir, Size: cfg.Cache.DiskSize, MaxAge: cfg.Cache.MaxAge, Logger: log,
-		}); err != nil {
+		if disk, err = openDisk(cfg, log); err != nil {
 			return nil, err
 		}
 	}
@@ -92,6 +93,32 @@ func newApp(cfg *config.Config, ring *urlsig.KeyRing, src *origin.Health, log, a
 	if err != nil {
 		disk.Close()
 		return nil, err
+	}
+	// Before serving, the purges other instances made while this one was
+	// stopped: only the disk tier can hold what they removed.
+	var applyPurge func(objectKey string)
+	var follower *cache.PurgeFollower
+	if results != nil {
+		record := ""
+		if disk != nil {
+			record = filepath.Join(cfg.Cache.DiskDir, cache.PurgeRecordFile)
+		}
+		if follower, err = results.NewPurgeFollower(record, func(key string) { applyPurge(key) }); err != nil {
+			disk.Close()
+			results.Close(context.Background())
+			return nil, err
+		}
+		if disk != nil {
+			applyPurge = func(key string) {
+				if _, err := disk.Purge(key); err != nil {
+					log.Error("purge notice from another instance not applied", "key", key, "err", err)
+				}
+			}
+			if disk, err = catchUpPurges(cfg, follower, disk, log); err != nil {
+				results.Close(context.Background())
+				return nil, err
+			}
+		}
 	}
 	c := cache.New(cache.Config{
 		MemorySize:       cfg.Cache.MemorySize,
@@ -103,6 +130,9 @@ func newApp(cfg *config.Config, ring *urlsig.KeyRing, src *origin.Health, log, a
 	})
 	if !transform.HEICDecoder() {
 		log.Warn("HEIC originals will be refused (415): this libheif has no HEVC decoder; install libde265")
+	}
+	if cfg.Transform.AllowJXL && !transform.JXLLoader() {
+		log.Warn("JPEG XL originals will be refused (415): this libvips was built without libjxl")
 	}
 	conns := server.NewConnLimiter(cfg.Server.MaxConnections)
 	var shared *origin.Shared       // counts fetches into m, which reads its stats
@@ -168,18 +198,61 @@ func newApp(cfg *config.Config, ring *urlsig.KeyRing, src *origin.Health, log, a
 		disk: disk, shared: results}
 	if results != nil {
 		// Another instance's purge reaches this one's memory and disk.
-		var ctx context.Context
-		ctx, a.stopFollowing = context.WithCancel(context.Background())
-		go results.FollowPurges(ctx, cfg.Cache.Shared.PurgeInterval, func(key string) {
+		applyPurge = func(key string) {
 			shared.Forget(key)
 			public.Forget(key)
 			if err := c.PurgeLocal(key); err != nil {
 				log.Error("purge notice from another instance not applied", "key", key, "err", err)
 			}
-		})
+		}
+		var ctx context.Context
+		ctx, a.stopFollowing = context.WithCancel(context.Background())
+		go follower.Follow(ctx, cfg.Cache.Shared.PurgeInterval)
 	}
 	return a, nil
 }
+
+// catchUpPurges applies the purge notices written while this instance was
+// stopped to its disk tier, and empties the tier when it was stopped for
+// longer than notices are kept. It returns the disk tier to use. A shared
+// bucket that does not answer is logged: the follower applies them when
+// it does.
+func catchUpPurges(cfg *config.Config, f *cache.PurgeFollower, disk *cache.Disk, log *slog.Logger) (*cache.Disk, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), catchUpTimeout)
+	defer cancel()
+	stale, err := f.CatchUp(ctx)
+	if err != nil {
+		log.Error("shared cache: could not read the purge notices written while this instance was stopped; applying them once the bucket answers",
+			"err", err)
+	}
+	if !stale {
+		return disk, nil
+	}
+	log.Warn("shared cache: this instance was stopped for longer than purge notices are kept; emptying the disk tier, which may hold purged variants",
+		"dir", cfg.Cache.DiskDir, "kept", cache.PurgeNoticeAge.String())
+	disk.Close()
+	if err := os.RemoveAll(filepath.Join(cfg.Cache.DiskDir, "entries")); err != nil {
+		return nil, fmt.Errorf("emptying the disk tier: %w", err)
+	}
+	return openDisk(cfg, log)
+}
+
+// sharedStore is the shared tier's bucket, from cache.shared.*.
+func sharedStore(cfg *config.Config) (*cache.S3Store, error) {
+	sc := cfg.Cache.Shared
+	return cache.NewS3Store(context.Background(), origin.S3Config{
+		Bucket: sc.S3.Bucket, Prefix: sc.S3.Prefix, Region: sc.S3.Region, Endpoint: sc.S3.Endpoint,
+		PathStyle: sc.S3.PathStyle, AccessKeyID: sc.S3.AccessKeyID, SecretAccessKey: sc.S3.SecretAccessKey,
+		MaxAttempts: 2,
+	})
+}
+
+func openDisk(cfg *config.Config, log *slog.Logger) (*cache.Disk, error) {
+	return cache.OpenDisk(cache.DiskConfig{Dir: cfg.Cache.DiskDir, Size: cfg.Cache.DiskSize, MaxAge: cfg.Cache.MaxAge, Logger: log})
+}
+
+// catchUpTimeout bounds the reading of missed purge notices at start.
+const catchUpTimeout = 30 * time.Second
 
 // openShared opens the shared tier (nil when cache.shared.bucket is
 // empty) and lists its bucket once: a missing bucket or refused
@@ -190,16 +263,12 @@ func openShared(cfg *config.Config, log *slog.Logger) (*cache.Shared, error) {
 	if sc.S3.Bucket == "" {
 		return nil, nil
 	}
-	store, err := cache.NewS3Store(context.Background(), origin.S3Config{
-		Bucket: sc.S3.Bucket, Prefix: sc.S3.Prefix, Region: sc.S3.Region, Endpoint: sc.S3.Endpoint,
-		PathStyle: sc.S3.PathStyle, AccessKeyID: sc.S3.AccessKeyID, SecretAccessKey: sc.S3.SecretAccessKey,
-		MaxAttempts: 2,
-	})
+	store, err := sharedStore(cfg)
 	if err != nil {
 		return nil, err
 	}
 	s := cache.NewShared(cache.SharedConfig{Store: store, Timeout: sc.Timeout, Queue: sc.Queue, QueueBytes: sc.QueueBytes,
-		MaxAge: cfg.Cache.MaxAge, Logger: log})
+		MaxAge: cfg.Cache.MaxAge, TouchAfter: sc.TouchAfter, ReadOnly: sc.ReadOnly, Logger: log})
 	err = s.Check(context.Background())
 	switch {
 	case errors.Is(err, cache.ErrStoreRefused):

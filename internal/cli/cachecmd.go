@@ -22,9 +22,9 @@ import (
 func newCacheCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "cache",
-		Short: "Purge an original from a running server's caches, or show a cache directory's usage",
+		Short: "Purge an original from a running server's caches, or show and trim the caches' usage",
 	}
-	cmd.AddCommand(newCachePurgeCmd(), newCacheStatsCmd())
+	cmd.AddCommand(newCachePurgeCmd(), newCacheStatsCmd(), newCacheSharedCmd())
 	return cmd
 }
 

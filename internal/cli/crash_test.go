@@ -37,6 +37,7 @@ func TestHelperServe(t *testing.T) {
 type serverProcess struct {
 	cmd    *exec.Cmd
 	base   string
+	admin  string        // the admin listener's address, when it has one
 	stderr *lockedBuffer // the server's log, for a failure message
 }
 
@@ -54,19 +55,24 @@ func startServer(t *testing.T, env []string) *serverProcess {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	found := make(chan string, 1)
+	found := make(chan [2]string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		re := regexp.MustCompile(`listening on (http://127\.0\.0\.1:\d+)`)
+		admin := regexp.MustCompile(`admin on (127\.0\.0\.1:\d+)`)
 		for sc.Scan() {
 			if m := re.FindStringSubmatch(sc.Text()); m != nil {
-				found <- m[1]
+				var a []string
+				if a = admin.FindStringSubmatch(sc.Text()); a == nil {
+					a = []string{"", ""}
+				}
+				found <- [2]string{m[1], a[1]}
 			}
 		}
 	}()
 	select {
-	case base := <-found:
-		return &serverProcess{cmd: cmd, base: base, stderr: &stderr}
+	case addr := <-found:
+		return &serverProcess{cmd: cmd, base: addr[0], admin: addr[1], stderr: &stderr}
 	case <-time.After(20 * time.Second):
 		t.Fatalf("server did not start:\n%s", stderr.String())
 		return nil

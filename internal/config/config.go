@@ -109,6 +109,11 @@ type SharedCache struct {
 	// PurgeInterval is how often the purge notices of the other
 	// instances are read.
 	PurgeInterval time.Duration
+	// TouchAfter: a hit on an object older than this renews its
+	// modification time, for age-based cleanups.
+	TouchAfter time.Duration
+	// ReadOnly reads the bucket and never writes it.
+	ReadOnly bool
 	// pathStyleSet says whether path_style was given, or is the origin's.
 	pathStyleSet bool
 }
@@ -125,6 +130,7 @@ type Transform struct {
 	// MaxAnimationPixels bounds all frames of an animation kept animated.
 	MaxAnimationPixels int64
 	AllowSVG           bool
+	AllowJXL           bool
 	QualityJPEG        int
 	QualityWebP        int
 	QualityAVIF        int

@@ -71,7 +71,9 @@ func (c *Config) fields() []field {
 		{"cache.shared.timeout", "1s", duration(&c.Cache.Shared.Timeout)},
 		{"cache.shared.queue", "256", integer(&c.Cache.Shared.Queue, 1, 1<<20)},
 		{"cache.shared.queue_bytes", "64MiB", size(&c.Cache.Shared.QueueBytes, 1)},
-		{"cache.shared.purge_interval", "5s", duration(&c.Cache.Shared.PurgeInterval)},
+		{"cache.shared.purge_interval", "15s", duration(&c.Cache.Shared.PurgeInterval)},
+		{"cache.shared.touch_after", "24h", duration(&c.Cache.Shared.TouchAfter)},
+		{"cache.shared.read_only", "false", boolean(&c.Cache.Shared.ReadOnly)},
 
 		{"transform.workers", "0", integer(&c.Transform.Workers, 0, 1024)},
 		{"transform.queue", "64", integer(&c.Transform.Queue, 0, 1<<20)},
@@ -82,6 +84,7 @@ func (c *Config) fields() []field {
 		{"transform.max_source_frames", "1000", integer(&c.Transform.MaxSourceFrames, 1, 1<<20)},
 		{"transform.max_animation_pixels", "100000000", int64Range(&c.Transform.MaxAnimationPixels, 1, 1<<40)},
 		{"transform.allow_svg", "false", boolean(&c.Transform.AllowSVG)},
+		{"transform.allow_jxl", "true", boolean(&c.Transform.AllowJXL)},
 		{"transform.quality.jpg", "80", integer(&c.Transform.QualityJPEG, 1, 100)},
 		{"transform.quality.webp", "80", integer(&c.Transform.QualityWebP, 1, 100)},
 		{"transform.quality.avif", "60", integer(&c.Transform.QualityAVIF, 1, 100)},

@@ -9,9 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/imgproxy-team/imgproxy/internal/cache"
 )
@@ -22,9 +24,11 @@ type Mem struct {
 	*memData
 	prefix string
 
-	Down, Hang atomic.Bool
-	Gets, Puts atomic.Int64
-	hold       atomic.Pointer[chan struct{}]
+	// DenyWrites refuses every Put as a bucket policy would
+	// (ErrStoreRefused), while reads go on.
+	Down, Hang, DenyWrites atomic.Bool
+	Gets, Puts, Touches    atomic.Int64
+	hold                   atomic.Pointer[chan struct{}]
 }
 
 // HoldPuts makes every Put wait (for its context at most) until release
@@ -40,11 +44,28 @@ var _ cache.Store = (*Mem)(nil)
 // memData is what views of one store share.
 type memData struct {
 	mu      sync.Mutex
-	objects map[string][]byte
+	objects map[string]memObject
+}
+
+type memObject struct {
+	body     []byte
+	modified time.Time
+	version  int
+}
+
+func (o memObject) info(key string) cache.ObjectInfo {
+	return cache.ObjectInfo{Key: key, Size: int64(len(o.body)), Modified: o.modified, ETag: strconv.Itoa(o.version)}
+}
+
+// versions numbers the objects' writes, as ETags.
+var versions atomic.Int64
+
+func newObject(body []byte) memObject {
+	return memObject{append([]byte(nil), body...), time.Now(), int(versions.Add(1))}
 }
 
 // NewMem returns an empty store.
-func NewMem() *Mem { return &Mem{memData: &memData{objects: map[string][]byte{}}} }
+func NewMem() *Mem { return &Mem{memData: &memData{objects: map[string]memObject{}}} }
 
 // WithPrefix is a view of the same objects under another prefix, with
 // faults and counters of its own.
@@ -54,20 +75,31 @@ func (m *Mem) WithPrefix(p string) *Mem { return &Mem{memData: m.memData, prefix
 func (m *Mem) Object(key string) []byte {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.objects[m.prefix+key]
+	return m.objects[m.prefix+key].body
 }
 
 // SetObject stores bytes directly, as a foreign writer would.
 func (m *Mem) SetObject(key string, b []byte) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.objects[m.prefix+key] = b
+	m.objects[m.prefix+key] = newObject(b)
+}
+
+// Age moves an object's modification time back by d, as time passing
+// would.
+func (m *Mem) Age(key string, d time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if o, ok := m.objects[m.prefix+key]; ok {
+		o.modified = o.modified.Add(-d)
+		m.objects[m.prefix+key] = o
+	}
 }
 
 // Keys returns every key under the store's prefix, sorted.
 func (m *Mem) Keys() []string {
 	var keys []string
-	_ = m.List(context.Background(), "", func(k string) error { keys = append(keys, k); return nil })
+	_ = m.List(context.Background(), "", func(o cache.ObjectInfo) error { keys = append(keys, o.Key); return nil })
 	return keys
 }
 
@@ -88,21 +120,21 @@ func (m *Mem) fault(ctx context.Context) error {
 }
 
 // Get implements cache.Store.
-func (m *Mem) Get(ctx context.Context, key string, limit int64) ([]byte, error) {
+func (m *Mem) Get(ctx context.Context, key string, limit int64) ([]byte, cache.ObjectInfo, error) {
 	m.Gets.Add(1)
 	if err := m.fault(ctx); err != nil {
-		return nil, err
+		return nil, cache.ObjectInfo{}, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	b, ok := m.objects[m.prefix+key]
+	o, ok := m.objects[m.prefix+key]
 	switch {
 	case !ok:
-		return nil, fmt.Errorf("%w: %s", cache.ErrNoObject, key)
-	case int64(len(b)) > limit:
-		return nil, fmt.Errorf("%w: %s", cache.ErrObjectTooLarge, key)
+		return nil, cache.ObjectInfo{}, fmt.Errorf("%w: %s", cache.ErrNoObject, key)
+	case int64(len(o.body)) > limit:
+		return nil, cache.ObjectInfo{}, fmt.Errorf("%w: %s", cache.ErrObjectTooLarge, key)
 	}
-	return append([]byte(nil), b...), nil
+	return append([]byte(nil), o.body...), o.info(key), nil
 }
 
 // Put implements cache.Store.
@@ -118,44 +150,65 @@ func (m *Mem) Put(ctx context.Context, key string, body []byte, ifAbsent bool) e
 	if err := m.fault(ctx); err != nil {
 		return err
 	}
+	if m.DenyWrites.Load() {
+		return fmt.Errorf("%w: %s: writes denied", cache.ErrStoreRefused, key)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.objects[m.prefix+key]; ok && ifAbsent {
 		return fmt.Errorf("%w: %s", cache.ErrObjectExists, key)
 	}
-	m.objects[m.prefix+key] = append([]byte(nil), body...)
+	m.objects[m.prefix+key] = newObject(body)
 	return nil
 }
 
 // List implements cache.Store.
-func (m *Mem) List(ctx context.Context, prefix string, fn func(string) error) error {
+func (m *Mem) List(ctx context.Context, prefix string, fn func(cache.ObjectInfo) error) error {
 	if err := m.fault(ctx); err != nil {
 		return err
 	}
 	m.mu.Lock()
-	var keys []string
-	for k := range m.objects {
+	var objects []cache.ObjectInfo
+	for k, o := range m.objects {
 		if strings.HasPrefix(k, m.prefix+prefix) {
-			keys = append(keys, k[len(m.prefix):])
+			objects = append(objects, o.info(k[len(m.prefix):]))
 		}
 	}
 	m.mu.Unlock()
-	sort.Strings(keys)
-	for _, k := range keys {
-		if err := fn(k); err != nil {
+	sort.Slice(objects, func(i, j int) bool { return objects[i].Key < objects[j].Key })
+	for _, o := range objects {
+		if err := fn(o); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// Delete implements cache.Store.
-func (m *Mem) Delete(ctx context.Context, key string) error {
+// Touch implements cache.Store.
+func (m *Mem) Touch(ctx context.Context, key string, body []byte, etag string) error {
 	if err := m.fault(ctx); err != nil {
 		return err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	delete(m.objects, m.prefix+key)
+	o, ok := m.objects[m.prefix+key]
+	if !ok || strconv.Itoa(o.version) != etag {
+		return fmt.Errorf("%w: %s", cache.ErrNoObject, key)
+	}
+	m.objects[m.prefix+key] = newObject(body)
+	m.Touches.Add(1)
+	return nil
+}
+
+// Delete implements cache.Store.
+func (m *Mem) Delete(ctx context.Context, keys ...string) error {
+	if err := m.fault(ctx); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, key := range keys {
+		delete(m.objects, m.prefix+key)
+	}
 	return nil
 }

@@ -33,7 +33,7 @@ func Run(t *testing.T, build Factory) {
 	// A miss must be told from a failure: one is a transform, the other
 	// pauses the tier.
 	t.Run("MissingIsErrNoObject", func(t *testing.T) {
-		_, err := s.Get(ctx(t), "entries/00/none/none", 1<<20)
+		_, _, err := s.Get(ctx(t), "entries/00/none/none", 1<<20)
 		if !errors.Is(err, cache.ErrNoObject) {
 			t.Fatalf("got %v, want ErrNoObject", err)
 		}
@@ -45,7 +45,7 @@ func Run(t *testing.T, build Factory) {
 			if err := s.Put(ctx(t), key, body, true); err != nil {
 				t.Fatalf("%s: put: %v", name, err)
 			}
-			got, err := s.Get(ctx(t), key, 1<<20)
+			got, _, err := s.Get(ctx(t), key, 1<<20)
 			if err != nil || !bytes.Equal(got, body) {
 				t.Fatalf("%s: got %d bytes, %v; want the %d put", name, len(got), err, len(body))
 			}
@@ -59,10 +59,10 @@ func Run(t *testing.T, build Factory) {
 		if err := s.Put(ctx(t), "entries/limit/x", body, false); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Get(ctx(t), "entries/limit/x", 999); !errors.Is(err, cache.ErrObjectTooLarge) {
+		if _, _, err := s.Get(ctx(t), "entries/limit/x", 999); !errors.Is(err, cache.ErrObjectTooLarge) {
 			t.Errorf("limit 999: got %v, want ErrObjectTooLarge", err)
 		}
-		if got, err := s.Get(ctx(t), "entries/limit/x", 1000); err != nil || len(got) != 1000 {
+		if got, _, err := s.Get(ctx(t), "entries/limit/x", 1000); err != nil || len(got) != 1000 {
 			t.Errorf("limit 1000: got %d bytes, %v", len(got), err)
 		}
 	})
@@ -77,13 +77,13 @@ func Run(t *testing.T, build Factory) {
 		if err := s.Put(ctx(t), key, []byte("second"), true); !errors.Is(err, cache.ErrObjectExists) {
 			t.Errorf("second conditional put: got %v, want ErrObjectExists", err)
 		}
-		if got, _ := s.Get(ctx(t), key, 100); string(got) != "first" {
+		if got, _, _ := s.Get(ctx(t), key, 100); string(got) != "first" {
 			t.Errorf("after the refused put: %q, want \"first\"", got)
 		}
 		if err := s.Put(ctx(t), key, []byte("replaced"), false); err != nil {
 			t.Fatalf("unconditional put: %v", err)
 		}
-		if got, _ := s.Get(ctx(t), key, 100); string(got) != "replaced" {
+		if got, _, _ := s.Get(ctx(t), key, 100); string(got) != "replaced" {
 			t.Errorf("after the unconditional put: %q, want \"replaced\"", got)
 		}
 	})
@@ -148,10 +148,100 @@ func Run(t *testing.T, build Factory) {
 		}
 	})
 
+	// A listing says each object's size and when it was written, which
+	// Get says too: the cleanup and the touch go by it.
+	t.Run("ListInfo", func(t *testing.T) {
+		before := time.Now().Add(-time.Minute) // S3 times are whole seconds
+		if err := s.Put(ctx(t), "entries/info/x", binary(1234), false); err != nil {
+			t.Fatal(err)
+		}
+		var infos []cache.ObjectInfo
+		if err := s.List(ctx(t), "entries/info/", func(o cache.ObjectInfo) error { infos = append(infos, o); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if len(infos) != 1 || infos[0].Key != "entries/info/x" || infos[0].Size != 1234 ||
+			infos[0].Modified.Before(before) || infos[0].Modified.After(time.Now().Add(time.Minute)) {
+			t.Fatalf("listed %+v, want entries/info/x of 1234 bytes written now", infos)
+		}
+		if _, got, err := s.Get(ctx(t), "entries/info/x", 2000); err != nil || !got.Modified.Equal(infos[0].Modified) || got.ETag == "" {
+			t.Errorf("Get says %+v, %v; the listing %+v", got, err, infos[0])
+		}
+	})
+
+	// A touch renews the modification time and keeps the bytes; a touch of
+	// an object purged (or replaced) since it was read is ErrNoObject and
+	// never brings it back.
+	t.Run("Touch", func(t *testing.T) {
+		if err := s.Put(ctx(t), "entries/touch/x", []byte("kept"), false); err != nil {
+			t.Fatal(err)
+		}
+		body, first, _ := s.Get(ctx(t), "entries/touch/x", 100)
+		time.Sleep(1100 * time.Millisecond) // S3 times are whole seconds
+		if err := s.Touch(ctx(t), "entries/touch/x", body, first.ETag); err != nil {
+			t.Fatal(err)
+		}
+		got, second, err := s.Get(ctx(t), "entries/touch/x", 100)
+		if err != nil || string(got) != "kept" || !second.Modified.After(first.Modified) {
+			t.Errorf("after the touch: %q, modified %v (was %v), %v", got, second.Modified, first.Modified, err)
+		}
+		if err := s.Delete(ctx(t), "entries/touch/x"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Touch(ctx(t), "entries/touch/x", body, second.ETag); !errors.Is(err, cache.ErrNoObject) {
+			t.Errorf("touching a purged object: %v, want ErrNoObject", err)
+		}
+		if got := list(t, s, "entries/touch/"); len(got) != 0 {
+			t.Errorf("the touch brought back %q", got)
+		}
+		s.Put(ctx(t), "entries/touch/y", []byte("old"), false)
+		_, old, _ := s.Get(ctx(t), "entries/touch/y", 100)
+		s.Put(ctx(t), "entries/touch/y", []byte("new"), false)
+		if err := s.Touch(ctx(t), "entries/touch/y", []byte("old"), old.ETag); !errors.Is(err, cache.ErrNoObject) {
+			t.Errorf("touching a replaced object: %v, want ErrNoObject", err)
+		}
+		if got, _, _ := s.Get(ctx(t), "entries/touch/y", 100); string(got) != "new" {
+			t.Errorf("the touch wrote back %q over the new bytes", got)
+		}
+	})
+
+	// Many keys go in one call (S3's DeleteObjects batches), missing ones
+	// among them.
+	t.Run("DeleteMany", func(t *testing.T) {
+		var keys []string
+		for i := range 1005 {
+			keys = append(keys, fmt.Sprintf("entries/many/%04d", i))
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, len(keys))
+		sem := make(chan struct{}, 16)
+		for _, k := range keys[:1003] {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				errs <- s.Put(ctx(t), k, []byte("x"), false)
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.Delete(ctx(t), keys...); err != nil {
+			t.Fatal(err)
+		}
+		if got := list(t, s, "entries/many/"); len(got) != 0 {
+			t.Errorf("%d objects left, first %q", len(got), got[0])
+		}
+	})
+
 	t.Run("ListStops", func(t *testing.T) {
 		stop := errors.New("stop")
 		calls := 0
-		err := s.List(ctx(t), "entries/", func(string) error { calls++; return stop })
+		err := s.List(ctx(t), "entries/", func(cache.ObjectInfo) error { calls++; return stop })
 		if !errors.Is(err, stop) || calls != 1 {
 			t.Errorf("got %v after %d calls, want the callback's error after 1", err, calls)
 		}
@@ -162,7 +252,7 @@ func Run(t *testing.T, build Factory) {
 	t.Run("Canceled", func(t *testing.T) {
 		c, cancel := context.WithCancel(context.Background())
 		cancel()
-		if _, err := s.Get(c, "entries/rt/small", 100); err == nil || errors.Is(err, cache.ErrNoObject) {
+		if _, _, err := s.Get(c, "entries/rt/small", 100); err == nil || errors.Is(err, cache.ErrNoObject) {
 			t.Errorf("get: got %v, want a failure", err)
 		}
 		if err := s.Put(c, "entries/rt/canceled", []byte("x"), true); err == nil {
@@ -176,7 +266,7 @@ func list(t *testing.T, s cache.Store, prefix string) []string {
 	c, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	var keys []string
-	if err := s.List(c, prefix, func(k string) error { keys = append(keys, k); return nil }); err != nil {
+	if err := s.List(c, prefix, func(o cache.ObjectInfo) error { keys = append(keys, o.Key); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	slices.Sort(keys)

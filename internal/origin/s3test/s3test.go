@@ -59,19 +59,24 @@ func Bucket(t testing.TB) Config {
 		}
 		t.Skip("no S3 server: run scripts/test.sh")
 	}
+	c.create(t)
+	t.Cleanup(func() { c.remove(t) })
+	return c
+}
+
+// create makes the bucket c names, and its client.
+func (c *Config) create(t testing.TB) {
+	t.Helper()
 	client, err := origin.NewS3Client(context.Background(), c.OriginConfig(1))
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.Client = client
-
 	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
 	defer cancel()
 	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(c.Bucket)}); err != nil {
 		t.Fatalf("creating the test bucket: %v", err)
 	}
-	t.Cleanup(func() { c.remove(t) })
-	return c
 }
 
 // OriginConfig returns the configuration of an S3 origin over the bucket.
