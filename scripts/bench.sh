@@ -14,7 +14,10 @@
 #
 # each as a miss (every request a distinct URL, a fresh server with empty
 # caches, origin a local directory and versitygw), a memory hit (one URL),
-# and a disk-only hit (memory tier off); then forged signatures. References:
+# and a disk-only hit (memory tier off); then forged signatures; then the
+# shared result tier (scripts/bench/shared: one variant made by one
+# instance, read from disk, and read by a second instance from the results
+# bucket, one request at a time, W2's output). References:
 # a bare Go server writing the same bytes (scripts/bench/bareserver), nginx
 # serving the same file with sendfile, and vipsthumbnail doing the same
 # transform single-threaded. Server CPU is read from /proc/PID/stat.
@@ -28,7 +31,7 @@
 #   BENCH_WORKLOADS    which workloads (default "W1 W2 W3 W4 W5")
 #   BENCH_ONLY         a grep -E pattern over case names to run only some
 #                      (miss-dir miss-s3 mem-hit ref-bare disk-hit ref-nginx
-#                      ref-vips forged sign-batch), e.g. 'hit|ref-bare'
+#                      ref-vips forged sign-batch shared), e.g. 'hit|ref-bare'
 #   BENCH_PIN          1: wrk on CPU 0, servers and vipsthumbnail on CPU 1
 #                      (default 1 with 2 or more CPUs)
 #   BENCH_MEMORY_SIZE  memory-tier budget (default 256MiB)
@@ -37,6 +40,7 @@
 #   BENCH_MISS_URLS    distinct URLs per miss list (default 2000 per second
 #                      of BENCH_DURATION, at least 20000)
 #   BENCH_VIPS_COUNT   images per vipsthumbnail repetition (default 24)
+#   BENCH_SHARED_ROUNDS  rounds of the shared-tier case (default 5)
 #   BENCH_SERVER_ENV   extra "NAME=value ..." for every imgproxy server, e.g.
 #                      "VIPS_CONCURRENCY=2 IMGPROXY_TRANSFORM_WORKERS=1"
 #   BENCH_OUT          folder for bench-results.json (default: a new temp folder)
@@ -311,7 +315,7 @@ install_and_build() {
 	step "building bin/imgproxy and scripts/bench helpers"
 	go build -o bin/imgproxy ./cmd/imgproxy
 	IMGPROXY=$REPO/bin/imgproxy
-	go build -o "$HELPERS/" ./scripts/bench/bareserver ./scripts/bench/s3upload ./scripts/bench/report
+	go build -o "$HELPERS/" ./scripts/bench/bareserver ./scripts/bench/s3upload ./scripts/bench/report ./scripts/bench/shared
 }
 
 # prepare_images: BENCH_IMAGES landscape Kodak photographs enlarged and
@@ -603,6 +607,23 @@ report() {
 	cp "$RUNS" "$OUT/bench-runs.jsonl"
 }
 
+# shared_tier: scripts/bench/shared on W2's output (2048x1536 JPEG -> 400
+# wide WebP q80) from the S3 originals, into a results bucket of its own;
+# its table goes beside the main one.
+shared_tier() {
+	step "the shared result tier: transform, disk hit and shared hit of one variant"
+	local results=bench-results-$(date +%s) keys
+	mkdir -p "$WORK/empty"
+	AWS_ACCESS_KEY_ID=$IMGPROXY_TEST_S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$IMGPROXY_TEST_S3_SECRET_KEY \
+		"$HELPERS/s3upload" -endpoint "$IMGPROXY_TEST_S3_ENDPOINT" -bucket "$results" -dir "$WORK/empty" >/dev/null
+	keys=$(printf 'photos/2048/%s.jpg,' "${NAMES[@]}")
+	IMGPROXY_SIGNING_KEYS=$SIGNING_KEY AWS_ACCESS_KEY_ID=$IMGPROXY_TEST_S3_ACCESS_KEY \
+		AWS_SECRET_ACCESS_KEY=$IMGPROXY_TEST_S3_SECRET_KEY "$HELPERS/shared" -imgproxy "$IMGPROXY" \
+		-endpoint "$IMGPROXY_TEST_S3_ENDPOINT" -originals "$S3_BUCKET" -results "$results" -keys "${keys%,}" \
+		-fm webp -q 80 -w 400 -rounds "${BENCH_SHARED_ROUNDS:-5}" -out "$OUT/bench-shared.json" |
+		tee "$OUT/bench-shared.txt"
+}
+
 # -------------------------------------------------------------------- main
 
 main() {
@@ -631,7 +652,7 @@ main() {
 
 	install_and_build
 	prepare_images
-	if wants miss-s3; then start_s3; fi
+	if wants miss-s3 shared; then start_s3; fi
 	make_urls
 	time_sign
 
@@ -654,6 +675,7 @@ main() {
 	fi
 
 	report
+	if wants shared; then shared_tier; fi
 	local took=$(($(date +%s) - START_TIME))
 	echo
 	echo "results: $OUT/bench-results.json (table: $OUT/bench-table.txt, raw runs: $OUT/bench-runs.jsonl)"
