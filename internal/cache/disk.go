@@ -30,8 +30,10 @@ type DiskConfig struct {
 
 // Disk is the disk tier: finished responses in files under Dir, one
 // directory per original (so purging an original removes its variants
-// together), written atomically through diskv's temp directory, checked on
-// every read, and kept under a byte budget by evicting the least recently
+// together), written atomically through diskv's temp directory, checked
+// whole when read into memory and on a file's first borrowed read (later
+// ones send the unchanged file as it is: diskverified.go says why), and
+// kept under a byte budget by evicting the least recently
 // used. Disk trouble, at start or later, degrades it to a tier that skips
 // writes and retries by itself; it never fails a request. A lock on the
 // directory keeps a second server out.
@@ -42,7 +44,10 @@ type Disk struct {
 	tmp     string // Dir/tmp, diskv's temp directory
 	index   *diskIndex
 	maxAge  time.Duration
-	log     *slog.Logger
+	// verified: files this process checked whole, served from the file
+	// on later borrowed hits (diskverified.go).
+	verified verifiedEntries
+	log      *slog.Logger
 
 	// writeMu makes reserving space, evicting and writing one step, so no
 	// eviction can delete a file that is still being written (which would
@@ -240,7 +245,13 @@ func (d *Disk) Borrow(objectKey string, key params.Key) (*Entry, bool) {
 
 func (d *Disk) get(objectKey string, key params.Key, borrow bool) (*Entry, bool) {
 	k := diskKey(objectKey, key)
-	b, buf, err := readEntryFile(d.entries+"/"+k[:2]+"/"+k, borrow)
+	name := d.entries + "/" + k[:2] + "/" + k
+	if borrow {
+		if e, ok := d.openVerified(k, name); ok {
+			return e, d.hit(k, e.Len())
+		}
+	}
+	b, buf, id, err := readEntryFile(name, borrow)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			d.readErrs.Add(1)
@@ -272,12 +283,42 @@ func (d *Disk) get(objectKey string, key params.Key, borrow bool) (*Entry, bool)
 		d.misses.Add(1)
 		return nil, false
 	}
+	if borrow {
+		d.verified.record(k, id, int64(len(b)-len(e.Body)), e)
+	}
+	return e, d.hit(k, int64(len(b)))
+}
+
+// openVerified serves a hit from a file this process checked before and
+// that has not changed since, or reports false, for the caller to read and
+// check the file whole.
+func (d *Disk) openVerified(k, name string) (*Entry, bool) {
+	rec := d.verified.get(k)
+	if rec == nil {
+		return nil, false
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, false
+	}
+	fi, err := f.Stat()
+	if err != nil || identity(fi) != rec.id || d.maxAge > 0 && time.Since(rec.meta.Created) > d.maxAge {
+		f.Close()
+		d.verified.remove(k)
+		return nil, false
+	}
+	return rec.fileEntry(f), true
+}
+
+// hit counts a hit of entry k, whose file is size bytes, and marks it
+// recently used. It returns true.
+func (d *Disk) hit(k string, size int64) bool {
 	if !d.index.touch(k) {
 		// Found before the rebuild reached it, or written by a previous run.
-		d.eraseAll(d.index.add(k, int64(len(b))))
+		d.eraseAll(d.index.add(k, size))
 	}
 	d.hits.Add(1)
-	return e, true
+	return true
 }
 
 // readEntryFile reads a whole entry file into a buffer of its exact size,
@@ -286,15 +327,15 @@ func (d *Disk) get(objectKey string, key params.Key, borrow bool) (*Entry, bool)
 // by every write) and grows its buffer as it reads: one open, one stat, one
 // read. The file cannot change under the open descriptor: diskv replaces
 // entries by renaming.
-func readEntryFile(name string, borrow bool) (b []byte, buf *[]byte, err error) {
+func readEntryFile(name string, borrow bool) (b []byte, buf *[]byte, id fileID, err error) {
 	f, err := os.Open(name)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, id, err
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, id, err
 	}
 	n := int(st.Size())
 	if borrow {
@@ -304,9 +345,9 @@ func readEntryFile(name string, borrow bool) (b []byte, buf *[]byte, err error) 
 	}
 	if _, err := io.ReadFull(f, b); err != nil {
 		putBuf(buf)
-		return nil, nil, err
+		return nil, nil, id, err
 	}
-	return b, buf, nil
+	return b, buf, identity(st), nil
 }
 
 // Put stores e. Failures are logged and counted, never returned: the disk
@@ -365,6 +406,7 @@ func (d *Disk) Purge(objectKey string) ([]params.Key, error) {
 
 func (d *Disk) erase(k string) {
 	d.index.remove(k)
+	d.verified.remove(k)
 	if err := d.dv.Erase(k); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		d.log.Warn("disk cache: could not remove entry", "file", k, "err", err)
 	}

@@ -2,10 +2,18 @@
 // memory tier, the disk tier, and the shared tier every instance reads and
 // writes in an S3 bucket), and coalesces requests so that concurrent misses
 // for one variant cost one fill per instance.
+//
+// Integrity: no tier serves bytes that fail their CRC-32C. A disk entry is
+// checked whole each time it is read into memory; with the memory tier off,
+// a hit sends the file itself (sendfile) once this process has checked it
+// and its identity has not changed since, rather than reading and summing
+// every file on every hit: diskverified.go explains the choice and its
+// trade.
 package cache
 
 import (
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -29,17 +37,38 @@ type Entry struct {
 	hdr     HeaderValues
 
 	buf *[]byte // the pooled buffer Body lives in, when borrowed from disk
+
+	// An entry served from its disk file (see diskverified.go) has no
+	// Body: its bytes are bodyLen bytes of file from fileOff.
+	file    *os.File
+	fileOff int64
+	bodyLen int64
+}
+
+// Len is the body's length in bytes.
+func (e *Entry) Len() int64 {
+	if e.Body != nil {
+		return int64(len(e.Body))
+	}
+	return e.bodyLen
 }
 
 // Release ends the use of an entry from Cache.Lookup or Disk.Borrow, giving
-// a borrowed entry's buffer back for reuse: neither the entry nor its body
-// may be used afterwards. Any other entry is shared, and Release does
+// a borrowed entry's buffer back for reuse or closing its file: neither the
+// entry nor its body may be used afterwards. Any other entry is shared, and Release does
 // nothing to it, so callers release whatever they were given.
 func (e *Entry) Release() {
-	if e != nil && e.buf != nil {
+	if e == nil {
+		return
+	}
+	if e.buf != nil {
 		putBuf(e.buf)
 		e.buf = nil
 		e.Body = nil
+	}
+	if e.file != nil {
+		e.file.Close()
+		e.file = nil
 	}
 }
 
@@ -55,7 +84,7 @@ type HeaderValues struct {
 func (e *Entry) Headers() *HeaderValues {
 	e.hdrOnce.Do(func() {
 		e.hdr.ContentType = []string{e.ContentType}
-		e.hdr.ContentLength = []string{strconv.Itoa(len(e.Body))}
+		e.hdr.ContentLength = []string{strconv.FormatInt(e.Len(), 10)}
 		if e.ETag != "" {
 			e.hdr.ETag = []string{e.ETag}
 		}

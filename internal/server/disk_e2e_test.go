@@ -116,6 +116,50 @@ func TestCorruptEntriesRefilled(t *testing.T) {
 	}
 }
 
+// With the memory tier off, a disk hit is read and checked the first time
+// and sent from its file after: the same bytes and headers over real HTTP,
+// HEAD without a body, and a file damaged under the running server (a new
+// size and time) is caught and refilled, not sent.
+func TestDiskOnlyHitsFromTheFile(t *testing.T) {
+	dir := t.TempDir()
+	s := newStack(t, func(o *stackOptions) { o.diskDir, o.memory = dir, 0 })
+	s.fixtures()
+	u := s.sign("photo.jpg", "w", "300", "fm", "webp")
+	first := s.get(u)
+	if first.status != 200 || first.header.Get("X-Cache") != "miss" {
+		t.Fatalf("first: %d %q", first.status, first.header.Get("X-Cache"))
+	}
+	for i := range 3 { // read and checked, then from the file twice
+		r := s.get(u)
+		if r.status != 200 || r.header.Get("X-Cache") != "disk" || string(r.body) != string(first.body) ||
+			r.header.Get("Content-Length") != strconv.Itoa(len(first.body)) || r.header.Get("ETag") != first.header.Get("ETag") ||
+			r.header.Get("Content-Type") != "image/webp" {
+			t.Fatalf("hit %d: %d %q, %d bytes (Content-Length %s), ETag %q", i, r.status, r.header.Get("X-Cache"),
+				len(r.body), r.header.Get("Content-Length"), r.header.Get("ETag"))
+		}
+	}
+	if r := s.do(http.MethodHead, u); r.status != 200 || len(r.body) != 0 || r.header.Get("Content-Length") != strconv.Itoa(len(first.body)) {
+		t.Errorf("HEAD: %d, %d bytes, Content-Length %s", r.status, len(r.body), r.header.Get("Content-Length"))
+	}
+	if r := s.get(u, "If-None-Match", first.header.Get("ETag")); r.status != 304 || len(r.body) != 0 {
+		t.Errorf("revalidation: %d, %d bytes", r.status, len(r.body))
+	}
+
+	files := entryFiles(t, dir)
+	raw, _ := os.ReadFile(files[0])
+	os.WriteFile(files[0], raw[:len(raw)-10], 0o644) // in place: the same inode
+	r := s.get(u)
+	if r.status != 200 || r.header.Get("X-Cache") != "miss" {
+		t.Fatalf("after damage: %d %q", r.status, r.header.Get("X-Cache"))
+	}
+	if f, w, _ := measure(t, r); f != imagefmt.WebP || w != 300 {
+		t.Errorf("refilled: %v %d wide", f, w)
+	}
+	if c := s.disk.Stats().Corrupt; c != 1 {
+		t.Errorf("corrupt count %d", c)
+	}
+}
+
 // Purge through the admin listener removes every variant of one original
 // from both tiers, and none of another's; it reads the key from a signed
 // URL, counts each variant once, and refuses an invalid key.

@@ -102,9 +102,9 @@ func (h *Handler) serveImage(ctx context.Context, st *scratch, r *http.Request) 
 	hdr["X-Cache"] = xCache[tier]
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
-		w.Write(e.Body)
+		e.WriteBody(w)
 	}
-	e.Release() // net/http holds no reference to the body once Write returns
+	e.Release() // net/http holds no reference to the body once the write returns
 }
 
 // Header values shared by every response: never modified.

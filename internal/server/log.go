@@ -1,6 +1,7 @@
 package server
 
 import (
+	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -21,6 +22,21 @@ func (r *recorder) WriteHeader(status int) {
 func (r *recorder) Write(b []byte) (int, error) {
 	n, err := r.ResponseWriter.Write(b)
 	r.bytes += int64(n)
+	return n, err
+}
+
+// ReadFrom passes a body read from a file (a disk hit) to net/http's own
+// ReadFrom, which sends it with sendfile(2) on a plain TCP connection; a
+// recorder without it would hide that and copy through a buffer.
+func (r *recorder) ReadFrom(src io.Reader) (int64, error) {
+	// Sending the header first spares net/http's ReadFrom its read of the
+	// first 512 bytes through a buffer (for content sniffing, which a
+	// response with its Content-Type set does not need).
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+	n, err := io.Copy(r.ResponseWriter, src)
+	r.bytes += n
 	return n, err
 }
 
