@@ -385,16 +385,19 @@ func (d *Disk) Purge(objectKey string) ([]params.Key, error) {
 	path := filepath.Join(d.entries, dir[:2], dir)
 	d.writeMu.Lock()
 	defer d.writeMu.Unlock()
-	d.index.removeMatching(func(k string) bool { return k[:32] == dir })
 	ents, err := os.ReadDir(path)
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 		return nil, nil // nothing there, or no directory at all (degraded)
 	}
+	// The index learns of the variants from their directory: no walk over
+	// every entry of every original (writes, which add to both, wait).
 	var keys []params.Key
 	for _, e := range ents {
 		var k params.Key
 		if n, herr := hex.Decode(k[:], []byte(e.Name())); herr == nil && n == len(k) {
 			keys = append(keys, k)
+			d.index.remove(dir + "/" + e.Name())
+			d.verified.remove(dir + "/" + e.Name())
 		}
 	}
 	// The whole directory: it also holds entries not indexed yet.

@@ -63,6 +63,10 @@ func main() {
 	out := flag.String("out", "", "write the results as JSON here too")
 	flag.Parse()
 	s.keys = strings.Split(keys, ",")
+	// The servers run in folders of their own: a relative path would be read from there.
+	if abs, err := filepath.Abs(s.imgproxy); err == nil {
+		s.imgproxy = abs
+	}
 	if s.endpoint == "" || s.originals == "" || s.results == "" || keys == "" {
 		log.Fatal("shared: -endpoint, -originals, -results and -keys are required")
 	}
