@@ -6,7 +6,7 @@
 # wide-gamut sources at test time, Chromium to render `sign --picture` markup, staticcheck,
 # versitygw for the S3 tests), then: gofmt, go vet (with and
 # without cgo), staticcheck, go test -race (against a versitygw it starts
-# and stops), node --test, and the Docker image's runtime stage in a chroot
+# and stops), every benchmark once, node --test, and the Docker image's runtime stage in a chroot
 # (scripts/image-check.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,6 +46,14 @@ go test -race -count=1 ./...
 # that hold hot paths to zero allocations run once more without it.
 step "allocation tests (without the race detector)"
 go test -count=1 -run 'AllocatesNothing|DoesNotAllocate' ./internal/server ./internal/imagefmt
+
+# Benchmarks are for scripts/bench.sh and scripts/bench-scale.sh to time;
+# here each runs once, so that their code stays correct.
+step "benchmarks, once each (correctness only)"
+if ! out=$(go test -count=1 -run '^$' -bench . -benchtime 1x ./... 2>&1); then
+	echo "$out" >&2
+	exit 1
+fi
 
 step "node --test (scripts/sign.mjs)"
 node --test --test-reporter=spec scripts/

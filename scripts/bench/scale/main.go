@@ -54,27 +54,30 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer os.RemoveAll(work)
+	err = run(*imgproxy, *photo, work, *out, numbers(*mps), strings.Split(*formats, ","), numbers(*conns), *perSize, *rounds, *duration)
+	os.RemoveAll(work)
+	if err != nil {
+		log.Fatalf("scale: %v", err)
+	}
+}
 
+func run(bin, photo, work, out string, sizes []float64, formats []string, conns []float64, perSize, rounds int, duration string) error {
 	var report strings.Builder
 	w := io.MultiWriter(os.Stdout, &report)
-	sizes := numbers(*mps)
-	rows, err := megapixels(*imgproxy, *photo, work, strings.Split(*formats, ","), sizes, *perSize, *rounds)
+	rows, err := megapixels(bin, photo, work, formats, sizes, perSize, rounds)
 	if err != nil {
-		log.Fatalf("scale: %v", err)
+		return err
 	}
-	printMegapixels(w, rows, *perSize, *rounds)
-	if err := os.WriteFile(filepath.Join(*out, "scale.svg"), []byte(chart(rows)), 0o644); err != nil {
-		log.Fatal(err)
+	printMegapixels(w, rows, perSize, rounds)
+	if err := os.WriteFile(filepath.Join(out, "scale.svg"), []byte(chart(rows)), 0o644); err != nil {
+		return err
 	}
-	hits, err := connections(*imgproxy, work, numbers(*conns), *duration, *rounds)
+	hits, err := connections(bin, work, conns, duration, rounds)
 	if err != nil {
-		log.Fatalf("scale: %v", err)
+		return err
 	}
-	printConnections(w, hits, *duration, *rounds)
-	if err := os.WriteFile(filepath.Join(*out, "scale.txt"), []byte(report.String()), 0o644); err != nil {
-		log.Fatal(err)
-	}
+	printConnections(w, hits, duration, rounds)
+	return os.WriteFile(filepath.Join(out, "scale.txt"), []byte(report.String()), 0o644)
 }
 
 // ------------------------------------------------------------ megapixels
@@ -85,7 +88,7 @@ type mpRow struct {
 	w, h   int
 	cpuMs  []float64 // per round: the median transform's CPU
 	wallMs []float64
-	rssMiB float64 // the highest peak over the rounds
+	rssMiB []float64 // per round: the peak of a fresh server
 }
 
 // megapixels makes an original of each format and size from the photo,
@@ -114,47 +117,69 @@ func megapixels(bin, photo, work string, formats []string, sizes []float64, perS
 			rows = append(rows, &mpRow{format: format, mp: mp, w: w, h: h})
 		}
 	}
-	srv, err := start(bin, work, "mp", "IMGPROXY_ORIGIN_DIR="+dir, "IMGPROXY_CACHE_MEMORY_SIZE=0",
-		"IMGPROXY_TRANSFORM_MAX_SOURCE_PIXELS="+strconv.Itoa(int(slices.Max(sizes)*1e6*1.01)))
-	if err != nil {
-		return nil, err
-	}
-	defer srv.stop()
+	// Limits raised for the largest original (a 50 MP PNG is over 100 MB):
+	// the peak memory measured is then what that size costs, not a refusal.
+	env := []string{"IMGPROXY_ORIGIN_DIR=" + dir, "IMGPROXY_CACHE_MEMORY_SIZE=0",
+		"IMGPROXY_ORIGIN_MAX_BYTES=1GiB", "IMGPROXY_CACHE_ORIGINALS_SIZE=0",
+		"IMGPROXY_TRANSFORM_MAX_SOURCE_PIXELS=" + strconv.Itoa(int(slices.Max(sizes)*1e6*1.01))}
 	n := 0
 	for range rounds {
 		for _, r := range rows {
-			if err := srv.resetPeak(); err != nil {
-				return nil, err
-			}
-			var cpu, wall []float64
-			for range perSize {
-				n++
-				u, err := srv.sign(fmt.Sprintf("%g.%s", r.mp, r.format), "fm", "webp", "w", strconv.Itoa(300+n))
-				if err != nil {
-					return nil, err
-				}
-				t0, err := srv.cpuTicks()
-				if err != nil {
-					return nil, err
-				}
-				start := time.Now()
-				if err := srv.get(u, "miss"); err != nil {
-					return nil, fmt.Errorf("%g MP %s: %v", r.mp, r.format, err)
-				}
-				wall = append(wall, float64(time.Since(start).Microseconds())/1000)
-				t1, _ := srv.cpuTicks()
-				cpu = append(cpu, float64(t1-t0)*1000/clockTicks)
-			}
-			r.cpuMs = append(r.cpuMs, mean(cpu)) // ticks are 10 ms: the mean of a few is finer than any one
-			r.wallMs = append(r.wallMs, median(wall))
-			peak, err := srv.peakMiB()
+			// A fresh server for each size: memory a larger original made
+			// the process take stays with it, and would hide a smaller
+			// one's peak. One small transform first, so that libvips'
+			// start-up is not counted; the peak is measured from there.
+			srv, err := start(bin, work, "mp", env...)
 			if err != nil {
 				return nil, err
 			}
-			r.rssMiB = max(r.rssMiB, peak)
+			cpu, wall, peak, err := transforms(srv, r, perSize, &n)
+			srv.stop()
+			if err != nil {
+				return nil, fmt.Errorf("%g MP %s: %v", r.mp, r.format, err)
+			}
+			r.cpuMs = append(r.cpuMs, mean(cpu)) // ticks are 10 ms: the mean of a few is finer than any one
+			r.wallMs = append(r.wallMs, median(wall))
+			r.rssMiB = append(r.rssMiB, peak)
 		}
 	}
 	return rows, nil
+}
+
+// transforms asks srv for count fresh variants of r's original, one at a
+// time, after one warm-up transform, and returns each one's CPU and wall
+// milliseconds and the server's peak RSS from the warm-up on.
+func transforms(srv *server, r *mpRow, count int, n *int) (cpu, wall []float64, peak float64, err error) {
+	warm, err := srv.sign(fmt.Sprintf("%g.%s", r.mp, r.format), "fm", "webp", "w", "40")
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	if err := srv.get(warm, "miss"); err != nil {
+		return nil, nil, 0, err
+	}
+	if err := srv.resetPeak(); err != nil {
+		return nil, nil, 0, err
+	}
+	for range count {
+		*n++
+		u, err := srv.sign(fmt.Sprintf("%g.%s", r.mp, r.format), "fm", "webp", "w", strconv.Itoa(300+*n))
+		if err != nil {
+			return nil, nil, 0, err
+		}
+		t0, err := srv.cpuTicks()
+		if err != nil {
+			return nil, nil, 0, err
+		}
+		start := time.Now()
+		if err := srv.get(u, "miss"); err != nil {
+			return nil, nil, 0, err
+		}
+		wall = append(wall, float64(time.Since(start).Microseconds())/1000)
+		t1, _ := srv.cpuTicks()
+		cpu = append(cpu, float64(t1-t0)*1000/clockTicks)
+	}
+	peak, err = srv.peakMiB()
+	return cpu, wall, peak, err
 }
 
 func printMegapixels(w io.Writer, rows []*mpRow, perSize, rounds int) {
@@ -168,7 +193,7 @@ func printMegapixels(w io.Writer, rows []*mpRow, perSize, rounds int) {
 			}
 			c := median(r.cpuMs)
 			xs, ys = append(xs, r.mp), append(ys, c)
-			fmt.Fprintf(w, "%6s %8g %11s %12.1f %10.2f %10.1f %13.0f\n", format, r.mp, fmt.Sprintf("%dx%d", r.w, r.h), c, c/r.mp, median(r.wallMs), r.rssMiB)
+			fmt.Fprintf(w, "%6s %8g %11s %12.1f %10.2f %10.1f %13.0f\n", format, r.mp, fmt.Sprintf("%dx%d", r.w, r.h), c, c/r.mp, median(r.wallMs), median(r.rssMiB))
 		}
 		if len(xs) > 1 {
 			a, b, r2 := fit(xs, ys)
@@ -248,7 +273,7 @@ func chart(rows []*mpRow) string {
 		}
 	}
 	panel(0, "CPU per transform", "CPU ms", func(r *mpRow) float64 { return median(r.cpuMs) })
-	panel(W, "peak resident memory", "MiB", func(r *mpRow) float64 { return r.rssMiB })
+	panel(W, "peak resident memory", "MiB", func(r *mpRow) float64 { return median(r.rssMiB) })
 	s.WriteString("</svg>\n")
 	return s.String()
 }
