@@ -354,9 +354,24 @@ func TestSharedReadOnly(t *testing.T) {
 	if _, err := ro.c.Purge("shared.jpg"); err == nil || !strings.Contains(err.Error(), "read_only") {
 		t.Errorf("purge through a read-only tier: %v, want an error naming read_only", err)
 	}
+	// Its purge follower reads notices and deletes none, not even old or
+	// malformed ones (those that write clean them up).
+	notice(store, time.Now().Add(-8*24*time.Hour), "old.jpg")
+	store.SetObject("purges/garbage", []byte("?"))
+	before := len(store.Keys())
+	f, err := ro.shared.NewPurgeFollower("", func(string) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.CatchUp(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(store.Keys()) != before {
+		t.Errorf("the read-only follower deleted %d objects", before-len(store.Keys()))
+	}
 
 	store.DenyWrites.Store(true)
-	err := newInstance(t, store, nil).shared.Check(context.Background())
+	err = newInstance(t, store, nil).shared.Check(context.Background())
 	if !errors.Is(err, cache.ErrStoreRefused) || !strings.Contains(err.Error(), "read_only") {
 		t.Errorf("check of a bucket refusing writes: %v, want ErrStoreRefused naming read_only", err)
 	}

@@ -203,7 +203,7 @@ func (f *PurgeFollower) poll(ctx context.Context) error {
 		}
 		f.done(key)
 	}
-	if len(old) > 0 {
+	if len(old) > 0 && !s.readOnly { // a read-only instance leaves them to those that write
 		s.store.Delete(lctx, old...)
 	}
 	f.checked, f.known = start, true
