@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -8,11 +9,13 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -130,6 +133,48 @@ func TestServeTLS(t *testing.T) {
 	}
 	if serial != 2 {
 		t.Errorf("new connection after renewal: serial %d, want the new certificate", serial)
+	}
+}
+
+// Disk-only hits over TLS, where net/http cannot use sendfile: the body
+// sent from the file reaches HTTP/2 and HTTP/1.1 clients whole and the
+// same as the miss's, first read from memory, then from the file.
+func TestServeTLSDiskOnlyHits(t *testing.T) {
+	dir := t.TempDir()
+	cert, _, certPEM, keyPEM := issue(t, 1, nil, nil, false, false)
+	origin := t.TempDir()
+	os.WriteFile(filepath.Join(origin, "photo.jpg"), testimages.JPEG(testimages.Photo(1200, 900)), 0o644)
+	base := startServe(t, origin, "IMGPROXY_SERVER_TLS_CERT", writeFile(t, filepath.Join(dir, "cert.pem"), certPEM),
+		"IMGPROXY_SERVER_TLS_KEY", writeFile(t, filepath.Join(dir, "key.pem"), keyPEM), "IMGPROXY_CACHE_MEMORY_SIZE", "0")
+	u := base + signedPath(t, "photo.jpg", "w", "1000", "fm", "png") // large: many TLS records
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	var want []byte
+	for i, h2 := range []bool{true, true, true, false, false} {
+		tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: h2}
+		if !h2 {
+			tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+		}
+		res, err := (&http.Client{Transport: tr}).Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		tier := res.Header.Get("X-Cache")
+		if err != nil || res.StatusCode != 200 || (i == 0) != (tier == "miss") || i > 0 && tier != "disk" ||
+			res.Header.Get("Content-Length") != strconv.Itoa(len(body)) {
+			t.Fatalf("request %d (%s): %d %q, %d bytes, Content-Length %s, %v", i, res.Proto, res.StatusCode, tier,
+				len(body), res.Header.Get("Content-Length"), err)
+		}
+		if i == 0 {
+			want = body
+			if len(want) < 100_000 {
+				t.Fatalf("the variant is %d bytes: too small to cross buffers", len(want))
+			}
+		} else if !bytes.Equal(body, want) {
+			t.Errorf("request %d (%s): the body differs from the miss's", i, res.Proto)
+		}
 	}
 }
 
