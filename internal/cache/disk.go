@@ -33,10 +33,10 @@ type DiskConfig struct {
 // together), written atomically through diskv's temp directory, checked
 // whole when read into memory and on a file's first borrowed read (later
 // ones send the unchanged file as it is: diskverified.go says why), and
-// kept under a byte budget by evicting the least recently
-// used. Disk trouble, at start or later, degrades it to a tier that skips
-// writes and retries by itself; it never fails a request. A lock on the
-// directory keeps a second server out.
+// kept under a byte budget by evicting the least recently used. Disk
+// trouble, at start or later, degrades it to a tier that skips writes and
+// retries by itself; it never fails a request. A lock on the directory
+// keeps a second server out.
 type Disk struct {
 	dv      *diskv.Diskv
 	dir     string

@@ -55,8 +55,8 @@ func (e *Entry) Len() int64 {
 
 // Release ends the use of an entry from Cache.Lookup or Disk.Borrow, giving
 // a borrowed entry's buffer back for reuse or closing its file: neither the
-// entry nor its body may be used afterwards. Any other entry is shared, and Release does
-// nothing to it, so callers release whatever they were given.
+// entry nor its body may be used afterwards. Any other entry is shared, and
+// Release does nothing to it, so callers release whatever they were given.
 func (e *Entry) Release() {
 	if e == nil {
 		return
