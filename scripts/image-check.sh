@@ -10,8 +10,9 @@
 #   USER, ENV, ENTRYPOINT and CMD: the server is started by them, in private
 #     mount, PID and network namespaces (only a loopback: the image's ports
 #     reach nothing else), with a directory origin and a signing key from
-#     the environment, and a URL signed by the host's `imgproxy sign` must
-#     answer 200 with a WebP;
+#     the environment, and URLs signed by the host's `imgproxy sign` must
+#     answer 200 with a WebP, from a JPEG, a HEIC and a JPEG XL original
+#     (their decoders come with the runtime packages' dependencies);
 #   HEALTHCHECK: its command, with its --timeout, must pass while the server
 #     runs and fail once it is stopped.
 # Not reproduced: the build stage (the host's Go and libvips-dev stand in,
@@ -67,7 +68,7 @@ as_image() {
 	exec chroot --userspec="$ids" "$root" "$@"
 }
 
-# inside ROOTFS WORK URL runs in new mount, PID and network namespaces, as
+# inside ROOTFS WORK URL... runs in new mount, PID and network namespaces, as
 # root: an overlay over the cached rootfs, then the server and the checks.
 inside() {
 	work=$2 root=$2/root
@@ -92,11 +93,15 @@ inside() {
 		kill -0 "$server" 2>/dev/null && [ "$i" -lt 150 ] || { cat "$work/serve.log" >&2; die "server not ready"; }
 		sleep 0.2
 	done
-	read -r code type < <(curl -sS -o "$work/out" -w '%{http_code} %{content_type}\n' "http://127.0.0.1:${port:-8080}$3")
-	[ "$code $type" = "200 image/webp" ] || { cat "$work/serve.log" >&2; die "GET $3: $code $type, want 200 image/webp"; }
-	[ "$(head -c 4 "$work/out")$(tail -c +9 "$work/out" | head -c 4)" = RIFFWEBP ] || die "GET $3: the body is not WebP"
+	local url
+	for url in "${@:3}"; do
+		read -r code type < <(curl -sS -o "$work/out" -w '%{http_code} %{content_type}\n' "http://127.0.0.1:${port:-8080}$url")
+		[ "$code $type" = "200 image/webp" ] || { cat "$work/serve.log" >&2; die "GET $url: $code $type, want 200 image/webp"; }
+		[ "$(head -c 4 "$work/out")$(tail -c +9 "$work/out" | head -c 4)" = RIFFWEBP ] || die "GET $url: the body is not WebP"
+		echo "GET $url: $code $type, $(wc -c <"$work/out") bytes"
+	done
 	[ "$(awk '/^Uid:/ { print $2 }' "$root/proc/$server/status")" = "${ids%%:*}" ] || die "the server does not run as $user"
-	echo "GET $3 from the server running as $user ($ids): $code $type, $(wc -c <"$work/out") bytes"
+	echo "served by the server running as $user ($ids)"
 	(as_image timeout "${health_timeout:-30s}" /bin/sh -c "$health_cmd") >/dev/null || die "HEALTHCHECK failed: $health_cmd"
 	kill "$server" && wait "$server" || true
 	if (as_image timeout "${health_timeout:-30s}" /bin/sh -c "$health_cmd") >/dev/null 2>&1; then
@@ -104,7 +109,7 @@ inside() {
 	fi
 	echo "HEALTHCHECK passes while serving and fails once stopped: $health_cmd"
 }
-if [ "${1:-}" = --inside ]; then inside "$2" "$3" "$4"; exit; fi
+if [ "${1:-}" = --inside ]; then inside "${@:2}"; exit; fi
 
 host=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
 [ "$host" = "$suite" ] || die "the host runs Debian '$host', the image '$suite': the binary's shared libraries would not match"
@@ -136,7 +141,13 @@ fi
 step "the image's runtime stage in a chroot ($rootfs)"
 go build -o "$work/imgproxy" ./cmd/imgproxy
 (umask 077 && "$work/imgproxy" keygen >"$work/key")
-mkdir "$work/images" && cp internal/devimages/hat.jpg "$work/images/"
-url=$(cd "$work" && IMGPROXY_SIGNING_KEYS=$(cat key) IMGPROXY_SIGNING_BASE_URL='' ./imgproxy sign hat.jpg -w 64 --fm webp)
-as_root unshare --mount --propagation private --net --pid --fork --kill-child scripts/image-check.sh --inside "$rootfs" "$work" "$url"
+# A JPEG, and the formats whose decoders come as the runtime packages'
+# dependencies (HEIC: libheif with libde265; JPEG XL: libjxl).
+mkdir "$work/images" && cp internal/devimages/hat.jpg internal/imagefmt/testdata/real/photo.heic \
+	internal/imagefmt/testdata/real/photo.jxl "$work/images/"
+urls=()
+for src in hat.jpg:64 photo.heic:16 photo.jxl:16; do
+	urls+=("$(cd "$work" && IMGPROXY_SIGNING_KEYS=$(cat key) IMGPROXY_SIGNING_BASE_URL='' ./imgproxy sign "${src%%:*}" -w "${src##*:}" --fm webp)")
+done
+as_root unshare --mount --propagation private --net --pid --fork --kill-child scripts/image-check.sh --inside "$rootfs" "$work" "${urls[@]}"
 echo "image check passed in ${SECONDS}s"
