@@ -1,4 +1,4 @@
-// Command report turns the raw runs that scripts/bench.sh records (one JSON
+// Command report turns the raw runs that scripts/bench/driver records (one JSON
 // object per line and run) into the benchmark's table and its JSON file:
 // the median of every number over the repetitions of a case, the ratio of
 // each imgproxy case to its reference measured in the same run, and each

@@ -1,0 +1,52 @@
+package main
+
+import "testing"
+
+func TestMiB(t *testing.T) {
+	for in, want := range map[string]float64{"256MiB": 256, "1GiB": 1024, "512KiB": 0.5, "1048576": 1, "100MB": 1e8 / (1 << 20)} {
+		if got, err := mib(in); err != nil || got != want {
+			t.Errorf("mib(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	if _, err := mib("lots"); err == nil {
+		t.Error("mib(lots): no error")
+	}
+}
+
+func TestMetricSum(t *testing.T) {
+	m := `# HELP imgproxy_requests_total requests
+imgproxy_requests_total{cache="miss",status="200"} 7
+imgproxy_requests_total{cache="memory",status="200"} 3
+imgproxy_requests_total{cache="none",status="403"} 5
+imgproxy_requests_total_other 100
+imgproxy_origin_fetches_total 2
+`
+	for _, c := range []struct {
+		name, re string
+		want     float64
+	}{
+		{"imgproxy_requests_total", "", 15},
+		{"imgproxy_requests_total", `cache="(memory|disk|miss)"`, 10},
+		{"imgproxy_requests_total", `cache="none",status="403"`, 5},
+		{"imgproxy_origin_fetches_total", "", 2},
+	} {
+		if got := metricSum(m, c.name, c.re); got != c.want {
+			t.Errorf("%s %s: %v, want %v", c.name, c.re, got, c.want)
+		}
+	}
+}
+
+// Every workload is complete, and the hit cases are the report's.
+func TestTables(t *testing.T) {
+	seen := map[string]bool{}
+	for _, wl := range workloads {
+		if wl.name == "" || wl.desc == "" || wl.src == "" || wl.ext == "" || wl.fm == "" || wl.q <= 0 || wl.w <= 0 ||
+			wl.outExt == "" || wl.vips == "" || seen[wl.name] {
+			t.Errorf("workload %+v", wl)
+		}
+		seen[wl.name] = true
+	}
+	if got := hitCaseNames(); len(got) != 4 || got[0] != "mem-hit" || got[1] != "ref-bare" || got[2] != "disk-hit" || got[3] != "ref-nginx" {
+		t.Errorf("hit cases %v", got)
+	}
+}
