@@ -2,9 +2,11 @@ package imagefmt
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 )
 
 // Header is what an image's header says about the picture a decoder makes
@@ -111,4 +113,32 @@ func (h *hreader) at(off, n int64, what string) ([]byte, error) {
 		return nil, truncated(what + " past end of file")
 	}
 	return nil, fmt.Errorf("reading %s: %w", what, err)
+}
+
+// boxAt reads the header of the ISOBMFF box at pos (HEIF, AVIF, the JPEG
+// XL container): its type, its whole size (a size of 0 runs to the end of
+// the file) and the length of the header itself.
+func (h *hreader) boxAt(pos int64) (typ string, size, hdr int64, err error) {
+	b, err := h.at(pos, min(16, h.size-pos), "box header")
+	if err != nil {
+		return "", 0, 0, err
+	}
+	if len(b) < 8 {
+		return "", 0, 0, truncated("box header cut short")
+	}
+	size, hdr = int64(binary.BigEndian.Uint32(b)), 8
+	typ = string(b[4:8])
+	switch size {
+	case 0:
+		size = h.size - pos
+	case 1:
+		if len(b) < 16 {
+			return "", 0, 0, truncated("box " + strconv.Quote(typ) + ": 64-bit size cut short")
+		}
+		size, hdr = int64(binary.BigEndian.Uint64(b[8:])), 16
+	}
+	if size < hdr {
+		return "", 0, 0, corrupt("box " + strconv.Quote(typ) + ": size smaller than its header")
+	}
+	return typ, size, hdr, nil
 }

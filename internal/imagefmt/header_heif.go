@@ -2,7 +2,6 @@ package imagefmt
 
 import (
 	"encoding/binary"
-	"strconv"
 )
 
 // heifHeader walks the top-level boxes by their headers alone, skipping
@@ -15,26 +14,9 @@ func heifHeader(h *hreader, f Format) (Header, error) {
 		if pos >= h.size {
 			return Header{}, prefix(f, truncated("missing meta box"))
 		}
-		b, err := h.at(pos, min(16, h.size-pos), "box header")
+		typ, size, hdr, err := h.boxAt(pos)
 		if err != nil {
 			return Header{}, prefix(f, err)
-		}
-		if len(b) < 8 {
-			return Header{}, prefix(f, truncated("box header cut short"))
-		}
-		size, hdr := int64(binary.BigEndian.Uint32(b)), int64(8)
-		typ := string(b[4:8])
-		switch size {
-		case 0:
-			size = h.size - pos
-		case 1:
-			if len(b) < 16 {
-				return Header{}, prefix(f, truncated("box "+strconv.Quote(typ)+": 64-bit size cut short"))
-			}
-			size, hdr = int64(binary.BigEndian.Uint64(b[8:])), 16
-		}
-		if size < hdr {
-			return Header{}, prefix(f, corrupt("box "+strconv.Quote(typ)+": size smaller than its header"))
 		}
 		if pos == 0 && typ != "ftyp" {
 			return Header{}, prefix(f, corrupt("first box is not ftyp"))

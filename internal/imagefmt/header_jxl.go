@@ -1,7 +1,6 @@
 package imagefmt
 
 import (
-	"encoding/binary"
 	"errors"
 	"strconv"
 )
@@ -38,26 +37,9 @@ func jxlHeader(h *hreader) (Header, error) {
 func jxlHeaderCodestream(h *hreader) ([]byte, error) {
 	var head []byte
 	for pos := int64(len(jxlContainerMagic)); pos < h.size; {
-		b, err := h.at(pos, min(16, h.size-pos), "box header")
+		typ, size, hdr, err := h.boxAt(pos)
 		if err != nil {
 			return nil, err
-		}
-		if len(b) < 8 {
-			return nil, truncated("box header cut short")
-		}
-		size, hdr := int64(binary.BigEndian.Uint32(b)), int64(8)
-		typ := string(b[4:8])
-		switch size {
-		case 0:
-			size = h.size - pos
-		case 1:
-			if len(b) < 16 {
-				return nil, truncated("box " + strconv.Quote(typ) + ": 64-bit size cut short")
-			}
-			size, hdr = int64(binary.BigEndian.Uint64(b[8:])), 16
-		}
-		if size < hdr {
-			return nil, corrupt("box " + strconv.Quote(typ) + ": size smaller than its header")
 		}
 		if size > h.size-pos {
 			return nil, truncated("box " + strconv.Quote(typ) + ": runs past the end of the file")
