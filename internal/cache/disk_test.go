@@ -484,7 +484,7 @@ func TestOpenDiskUnwritable(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "cache")
 			c.breakDir(t, dir)
-			var logs syncBuffer
+			var logs SyncBuffer
 			d, err := OpenDisk(DiskConfig{Dir: dir, Size: 1 << 20, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 			if err != nil {
 				t.Fatalf("an unwritable directory failed the start: %v", err)
@@ -598,19 +598,21 @@ func TestDiskLock(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log destination written from the rebuild's goroutine.
-type syncBuffer struct {
+// SyncBuffer is a log destination written from the tiers' goroutines (the
+// disk rebuild, the shared tier's writers and purge follower); exported for
+// the cache_test package's tests too.
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()

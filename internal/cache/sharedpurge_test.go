@@ -156,7 +156,7 @@ func TestPurgeAppliedAfterARestart(t *testing.T) {
 // without a time are removed.
 func TestMalformedPurgeNotices(t *testing.T) {
 	store := sharedtest.NewMem()
-	var logs syncBuffer
+	var logs cache.SyncBuffer
 	in := newInstance(t, store, func(c *cache.SharedConfig) { c.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
 	f, applied := followerFor(t, in, "")
 	store.SetObject("purges/not-a-notice", []byte("x.jpg"))
@@ -175,22 +175,4 @@ func TestMalformedPurgeNotices(t *testing.T) {
 	if n := strings.Count(logs.String(), "malformed purge notice"); n != 3 {
 		t.Errorf("%d log lines about malformed notices, want 3:\n%s", n, logs.String())
 	}
-}
-
-// syncBuffer is a log destination safe for the tier's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
