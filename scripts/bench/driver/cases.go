@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/imgproxy-team/imgproxy/scripts/bench/internal/measure"
 )
 
 // hitCase is one server answering the workload's hit URL, imgproxy or a
@@ -195,10 +197,10 @@ func (b *bench) misses(wl *workload) error {
 			if err == nil {
 				var m string
 				if m, err = p.metrics(); err == nil {
-					run["origin_fetches"] = metricSum(m, "imgproxy_origin_fetches_total", "")
-					run["miss_requests"] = metricSum(m, "imgproxy_requests_total", `cache="miss"`)
-					run["hit_requests"] = metricSum(m, "imgproxy_requests_total", `cache="(memory|disk)"`)
-					run["transforms"] = metricSum(m, "imgproxy_transform_duration_seconds_count", "")
+					run["origin_fetches"] = measure.MetricSum(m, "imgproxy_origin_fetches_total", "")
+					run["miss_requests"] = measure.MetricSum(m, "imgproxy_requests_total", `cache="miss"`)
+					run["hit_requests"] = measure.MetricSum(m, "imgproxy_requests_total", `cache="(memory|disk)"`)
+					run["transforms"] = measure.MetricSum(m, "imgproxy_transform_duration_seconds_count", "")
 					err = b.record(run)
 				}
 			}
@@ -248,9 +250,9 @@ func (b *bench) forged() error {
 			if err == nil {
 				var m string
 				if m, err = p.metrics(); err == nil {
-					run["origin_fetches"] = metricSum(m, "imgproxy_origin_fetches_total", "")
-					run["lookups"] = metricSum(m, "imgproxy_requests_total", `cache="(memory|disk|miss)"`)
-					run["refused_403"] = metricSum(m, "imgproxy_requests_total", `cache="none",status="403"`)
+					run["origin_fetches"] = measure.MetricSum(m, "imgproxy_origin_fetches_total", "")
+					run["lookups"] = measure.MetricSum(m, "imgproxy_requests_total", `cache="(memory|disk|miss)"`)
+					run["refused_403"] = measure.MetricSum(m, "imgproxy_requests_total", `cache="none",status="403"`)
 					err = b.record(run)
 				}
 			}

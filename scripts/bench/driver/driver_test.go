@@ -13,29 +13,6 @@ func TestMiB(t *testing.T) {
 	}
 }
 
-func TestMetricSum(t *testing.T) {
-	m := `# HELP imgproxy_requests_total requests
-imgproxy_requests_total{cache="miss",status="200"} 7
-imgproxy_requests_total{cache="memory",status="200"} 3
-imgproxy_requests_total{cache="none",status="403"} 5
-imgproxy_requests_total_other 100
-imgproxy_origin_fetches_total 2
-`
-	for _, c := range []struct {
-		name, re string
-		want     float64
-	}{
-		{"imgproxy_requests_total", "", 15},
-		{"imgproxy_requests_total", `cache="(memory|disk|miss)"`, 10},
-		{"imgproxy_requests_total", `cache="none",status="403"`, 5},
-		{"imgproxy_origin_fetches_total", "", 2},
-	} {
-		if got := metricSum(m, c.name, c.re); got != c.want {
-			t.Errorf("%s %s: %v, want %v", c.name, c.re, got, c.want)
-		}
-	}
-}
-
 // Every workload is complete, and the hit cases are the report's.
 func TestTables(t *testing.T) {
 	seen := map[string]bool{}

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/imgproxy-team/imgproxy/scripts/bench/internal/measure"
 )
 
 // load runs wrk (pinned to CPU 0 when pinning) against p for the
@@ -15,7 +17,7 @@ import (
 // and its peak RSS. It returns the run's fields for the caller to extend
 // and record.
 func (b *bench) load(wl, cs string, conns, rep int, p *proc, path, urls string) (map[string]any, error) {
-	t0, err := p.cpuTicks()
+	t0, err := p.CPUTicks()
 	if err != nil {
 		return nil, err
 	}
@@ -25,7 +27,7 @@ func (b *bench) load(wl, cs string, conns, rep int, p *proc, path, urls string) 
 	if err != nil {
 		return nil, err
 	}
-	t1, err := p.cpuTicks()
+	t1, err := p.CPUTicks()
 	if err != nil {
 		return nil, err
 	}
@@ -43,16 +45,17 @@ func (b *bench) load(wl, cs string, conns, rep int, p *proc, path, urls string) 
 	if len(run) == 0 {
 		return nil, fmt.Errorf("wrk printed no summary for %s %s:\n%s", wl, cs, out)
 	}
-	cpuMs := (t1 - t0) * 1000 / clockTicks
+	cpuMs := (t1 - t0) * 1000 / measure.ClockTicks
+	rss, _ := p.StatusKiB("VmHWM")
 	run["workload"], run["case"], run["rep"] = wl, cs, rep
-	run["cpu_ms"], run["rss_peak_kib"] = cpuMs, p.rssPeakKiB()
+	run["cpu_ms"], run["rss_peak_kib"] = cpuMs, rss
 	n, d := num(run["requests"]), num(run["duration_us"])
 	perReq := 0.0
 	if n > 0 {
 		perReq = float64(cpuMs) / n
 	}
 	fmt.Printf("    %-3s %-12s rep %d: %8.1f req/s  p99 %8.2f ms  %7.3f CPU ms/req  RSS %4.0f MiB  non-2xx %d\n",
-		wl, cs, rep, n/(d/1e6), num(run["p99_us"])/1000, perReq, float64(p.rssPeakKiB())/1024, int(num(run["non2xx"])))
+		wl, cs, rep, n/(d/1e6), num(run["p99_us"])/1000, perReq, float64(rss)/1024, int(num(run["non2xx"])))
 	return run, nil
 }
 

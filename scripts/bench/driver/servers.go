@@ -1,29 +1,25 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/imgproxy-team/imgproxy/scripts/bench/internal/measure"
 )
 
 // proc is a server the bench started: imgproxy, a reference, or nginx.
 type proc struct {
+	*measure.Proc
 	name      string
-	cmd       *exec.Cmd
 	port      int
 	adminPort int // imgproxy's admin listener; 0 for the others
 	log       *os.File
-	done      chan struct{}
 }
 
 func (p *proc) base() string { return fmt.Sprintf("http://127.0.0.1:%d", p.port) }
@@ -43,11 +39,11 @@ func (b *bench) startProc(name string, pin bool, env []string, port, adminPort i
 	cmd.Dir = b.work // no configs/imgproxy.yaml
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, env...)
 	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
+	mp, err := measure.Start(cmd)
+	if err != nil {
 		return nil, err
 	}
-	p := &proc{name: name, cmd: cmd, port: port, adminPort: adminPort, log: log, done: make(chan struct{})}
-	go func() { cmd.Wait(); close(p.done) }()
+	p := &proc{Proc: mp, name: name, port: port, adminPort: adminPort, log: log}
 	b.procs = append(b.procs, p)
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		if res, err := http.Get(p.base() + "/healthz"); err == nil {
@@ -57,7 +53,7 @@ func (b *bench) startProc(name string, pin bool, env []string, port, adminPort i
 			}
 		}
 		select {
-		case <-p.done:
+		case <-p.Exited():
 		default:
 			if time.Now().Before(deadline) {
 				continue
@@ -73,7 +69,7 @@ func (b *bench) startProc(name string, pin bool, env []string, port, adminPort i
 // MALLOC_ARENA_MAX=2, the signing key, ports, log level, the given
 // settings and BENCH_SERVER_ENV; pinned to CPU 1 when pin is set.
 func (b *bench) startImgproxy(name string, pin bool, settings ...string) (*proc, error) {
-	port, admin := freePort(), freePort()
+	port, admin := measure.FreePort(), measure.FreePort()
 	env := append([]string{"MALLOC_ARENA_MAX=2", "IMGPROXY_SIGNING_KEYS=" + b.key,
 		fmt.Sprintf("IMGPROXY_SERVER_ADDR=127.0.0.1:%d", port), fmt.Sprintf("IMGPROXY_SERVER_ADMIN_ADDR=127.0.0.1:%d", admin),
 		"IMGPROXY_SERVER_SHUTDOWN_TIMEOUT=2s", "IMGPROXY_LOG_LEVEL=error"}, settings...)
@@ -95,7 +91,7 @@ func (b *bench) originEnv(origin string) []string {
 // startBare starts the bare Go reference answering every request with the
 // captured body, headers and status.
 func (b *bench) startBare(name, body, headers string, status int) (*proc, error) {
-	port := freePort()
+	port := measure.FreePort()
 	return b.startProc(name, b.pin, nil, port, 0, filepath.Join(b.helpers, "bareserver"),
 		"-addr", fmt.Sprintf("127.0.0.1:%d", port), "-body", body, "-headers", headers, "-status", strconv.Itoa(status))
 }
@@ -117,7 +113,7 @@ func (b *bench) startNginx(name, file, cacheControl string) (*proc, error) {
 	if err := os.WriteFile(filepath.Join(dir, "www", filepath.Base(file)), data, 0o644); err != nil {
 		return nil, err
 	}
-	port := freePort()
+	port := measure.FreePort()
 	conf := fmt.Sprintf(`daemon off;
 master_process off;
 worker_processes 1;
@@ -151,7 +147,8 @@ http {
 	return b.startProc(name, b.pin, nil, port, 0, "nginx", "-p", dir, "-e", filepath.Join(dir, "error.log"), "-c", filepath.Join(dir, "nginx.conf"))
 }
 
-// stopProc sends SIGTERM, then SIGKILL after 10 seconds.
+// stopProc stops p (SIGTERM, then SIGKILL after 10 seconds) and forgets
+// it.
 func (b *bench) stopProc(p *proc) {
 	p.stop()
 	for i, q := range b.procs {
@@ -163,91 +160,13 @@ func (b *bench) stopProc(p *proc) {
 }
 
 func (p *proc) stop() {
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-		p.cmd.Process.Kill()
-		<-p.done
-	}
+	p.Stop()
 	p.log.Close()
-}
-
-// cpuTicks is the process's user and system time, all threads, in clock
-// ticks.
-func (p *proc) cpuTicks() (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
-	if err != nil {
-		return 0, err
-	}
-	_, rest, _ := strings.Cut(string(b), ") ")
-	f := strings.Fields(rest)
-	if len(f) < 13 {
-		return 0, fmt.Errorf("unreadable /proc/%d/stat", p.cmd.Process.Pid)
-	}
-	u, _ := strconv.ParseInt(f[11], 10, 64)
-	s, _ := strconv.ParseInt(f[12], 10, 64)
-	return u + s, nil
-}
-
-// clockTicks is USER_HZ, the unit of /proc/PID/stat's times.
-const clockTicks = 100
-
-// rssPeakKiB is the process's peak resident set (VmHWM).
-func (p *proc) rssPeakKiB() int {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			return atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
-		}
-	}
-	return 0
 }
 
 // metrics reads imgproxy's /metrics from its admin listener.
 func (p *proc) metrics() (string, error) {
-	res, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", p.adminPort))
-	if err != nil {
-		return "", err
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	return string(b), err
-}
-
-// metricSum is the sum of a metric's samples whose labels match re (all
-// when re is empty).
-func metricSum(metrics, name, re string) float64 {
-	match := regexp.MustCompile(re)
-	sum := 0.0
-	for _, line := range strings.Split(metrics, "\n") {
-		series, value, ok := strings.Cut(line, " ")
-		if !ok || (series != name && !strings.HasPrefix(series, name+"{")) || !match.MatchString(series) {
-			continue
-		}
-		v, _ := strconv.ParseFloat(strings.TrimSpace(value), 64)
-		sum += v
-	}
-	return sum
-}
-
-// freePort is a free loopback port below the ephemeral range, so that
-// wrk's and the servers' own outgoing connections cannot take it between
-// the check and the bind.
-func freePort() int {
-	for {
-		port := 10000 + int(time.Now().UnixNano()%20000)
-		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err == nil {
-			ln.Close()
-			return port
-		}
-	}
+	return measure.Metrics(fmt.Sprintf("http://127.0.0.1:%d/metrics", p.adminPort))
 }
 
 func atoi(s string) int {

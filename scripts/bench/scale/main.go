@@ -13,13 +13,11 @@
 package main
 
 import (
-	"bufio"
 	"flag"
 	"fmt"
 	"io"
 	"log"
 	"math"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -30,6 +28,7 @@ import (
 	"time"
 
 	"github.com/imgproxy-team/imgproxy/internal/urlsig"
+	"github.com/imgproxy-team/imgproxy/scripts/bench/internal/measure"
 )
 
 func main() {
@@ -139,7 +138,7 @@ func megapixels(bin, photo, work string, formats []string, sizes []float64, perS
 				return nil, fmt.Errorf("%g MP %s: %v", r.mp, r.format, err)
 			}
 			r.cpuMs = append(r.cpuMs, mean(cpu)) // ticks are 10 ms: the mean of a few is finer than any one
-			r.wallMs = append(r.wallMs, median(wall))
+			r.wallMs = append(r.wallMs, measure.Median(wall))
 			r.rssMiB = append(r.rssMiB, peak)
 		}
 	}
@@ -157,7 +156,7 @@ func transforms(srv *server, r *mpRow, count int, n *int) (cpu, wall []float64, 
 	if err := srv.get(warm, "miss"); err != nil {
 		return nil, nil, 0, err
 	}
-	if err := srv.resetPeak(); err != nil {
+	if err := srv.ResetPeak(); err != nil {
 		return nil, nil, 0, err
 	}
 	for range count {
@@ -166,7 +165,7 @@ func transforms(srv *server, r *mpRow, count int, n *int) (cpu, wall []float64, 
 		if err != nil {
 			return nil, nil, 0, err
 		}
-		t0, err := srv.cpuTicks()
+		t0, err := srv.CPUTicks()
 		if err != nil {
 			return nil, nil, 0, err
 		}
@@ -175,10 +174,11 @@ func transforms(srv *server, r *mpRow, count int, n *int) (cpu, wall []float64, 
 			return nil, nil, 0, err
 		}
 		wall = append(wall, float64(time.Since(start).Microseconds())/1000)
-		t1, _ := srv.cpuTicks()
-		cpu = append(cpu, float64(t1-t0)*1000/clockTicks)
+		t1, _ := srv.CPUTicks()
+		cpu = append(cpu, float64(t1-t0)*1000/measure.ClockTicks)
 	}
-	peak, err = srv.peakMiB()
+	peakKiB, err := srv.StatusKiB("VmHWM")
+	peak = float64(peakKiB) / 1024
 	return cpu, wall, peak, err
 }
 
@@ -191,9 +191,9 @@ func printMegapixels(w io.Writer, rows []*mpRow, perSize, rounds int) {
 			if r.format != format {
 				continue
 			}
-			c := median(r.cpuMs)
+			c := measure.Median(r.cpuMs)
 			xs, ys = append(xs, r.mp), append(ys, c)
-			fmt.Fprintf(w, "%6s %8g %11s %12.1f %10.2f %10.1f %13.0f\n", format, r.mp, fmt.Sprintf("%dx%d", r.w, r.h), c, c/r.mp, median(r.wallMs), median(r.rssMiB))
+			fmt.Fprintf(w, "%6s %8g %11s %12.1f %10.2f %10.1f %13.0f\n", format, r.mp, fmt.Sprintf("%dx%d", r.w, r.h), c, c/r.mp, measure.Median(r.wallMs), measure.Median(r.rssMiB))
 		}
 		if len(xs) > 1 {
 			a, b, r2 := fit(xs, ys)
@@ -272,8 +272,8 @@ func chart(rows []*mpRow) string {
 			fmt.Fprintf(&s, `<text x="%d" y="%d" fill="%s">%s</text>`+"\n", x0+pad+10, 40+14*fi, colour, format)
 		}
 	}
-	panel(0, "CPU per transform", "CPU ms", func(r *mpRow) float64 { return median(r.cpuMs) })
-	panel(W, "peak resident memory", "MiB", func(r *mpRow) float64 { return median(r.rssMiB) })
+	panel(0, "CPU per transform", "CPU ms", func(r *mpRow) float64 { return measure.Median(r.cpuMs) })
+	panel(W, "peak resident memory", "MiB", func(r *mpRow) float64 { return measure.Median(r.rssMiB) })
 	s.WriteString("</svg>\n")
 	return s.String()
 }
@@ -317,11 +317,11 @@ func connections(bin, work string, counts []float64, duration string, rounds int
 				return nil, err
 			}
 			r.rps = append(r.rps, rps)
-			rss, err := srv.statusMiB("VmRSS")
+			rss, err := srv.StatusKiB("VmRSS")
 			if err != nil {
 				return nil, err
 			}
-			r.rss = max(r.rss, rss)
+			r.rss = max(r.rss, float64(rss)/1024)
 		}
 	}
 	return rows, nil
@@ -333,15 +333,15 @@ func printConnections(w io.Writer, rows []*connRow, duration string, rounds int)
 	ref := 0.0
 	for _, r := range rows {
 		if r.conns == 64 {
-			ref = median(r.rps)
+			ref = measure.Median(r.rps)
 		}
 	}
 	for _, r := range rows {
 		ratio := "-"
 		if ref > 0 {
-			ratio = fmt.Sprintf("%.2fx", median(r.rps)/ref)
+			ratio = fmt.Sprintf("%.2fx", measure.Median(r.rps)/ref)
 		}
-		fmt.Fprintf(w, "%12d %10.0f %12s %10.0f\n", r.conns, median(r.rps), ratio, r.rss)
+		fmt.Fprintf(w, "%12d %10.0f %12s %10.0f\n", r.conns, measure.Median(r.rps), ratio, r.rss)
 	}
 }
 
@@ -357,8 +357,8 @@ func wrkRate(out string) (float64, error) {
 // --------------------------------------------------------------- servers
 
 type server struct {
+	*measure.Proc
 	base string
-	cmd  *exec.Cmd
 	log  *os.File
 	ring *urlsig.KeyRing
 }
@@ -379,7 +379,7 @@ func start(bin, work, name string, env ...string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	addr := freePort()
+	addr := fmt.Sprintf("127.0.0.1:%d", measure.FreePort())
 	log, err := os.Create(filepath.Join(work, name+".log"))
 	if err != nil {
 		return nil, err
@@ -390,10 +390,11 @@ func start(bin, work, name string, env ...string) (*server, error) {
 		"IMGPROXY_SIGNING_KEYS=" + key, "IMGPROXY_SERVER_ADDR=" + addr, "IMGPROXY_SERVER_ADMIN_ADDR=",
 		"IMGPROXY_LOG_LEVEL=error"}, env...)
 	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
+	p, err := measure.Start(cmd)
+	if err != nil {
 		return nil, err
 	}
-	s := &server{base: "http://" + addr, cmd: cmd, log: log, ring: ring}
+	s := &server{Proc: p, base: "http://" + addr, log: log, ring: ring}
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		if res, err := http.Get(s.base + "/healthz"); err == nil {
 			res.Body.Close()
@@ -410,15 +411,7 @@ func start(bin, work, name string, env ...string) (*server, error) {
 }
 
 func (s *server) stop() {
-	s.cmd.Process.Signal(os.Interrupt)
-	done := make(chan struct{})
-	go func() { s.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		s.cmd.Process.Kill()
-		<-done
-	}
+	s.Stop()
 	s.log.Close()
 }
 
@@ -444,47 +437,6 @@ func (s *server) get(u, tier string) error {
 	return nil
 }
 
-// clockTicks is USER_HZ, the unit of /proc/PID/stat's times.
-const clockTicks = 100
-
-func (s *server) cpuTicks() (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
-	if err != nil {
-		return 0, err
-	}
-	_, rest, _ := strings.Cut(string(b), ") ")
-	f := strings.Fields(rest)
-	if len(f) < 13 {
-		return 0, fmt.Errorf("unreadable /proc stat")
-	}
-	u, _ := strconv.ParseInt(f[11], 10, 64)
-	sys, _ := strconv.ParseInt(f[12], 10, 64)
-	return u + sys, nil
-}
-
-// resetPeak starts the peak resident set (VmHWM) over from now.
-func (s *server) resetPeak() error {
-	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", s.cmd.Process.Pid), []byte("5"), 0)
-}
-
-func (s *server) peakMiB() (float64, error) { return s.statusMiB("VmHWM") }
-
-func (s *server) statusMiB(field string) (float64, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
-			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-			return kb / 1024, err
-		}
-	}
-	return 0, fmt.Errorf("no %s in /proc status", field)
-}
-
 // ---------------------------------------------------------------- helpers
 
 func numbers(s string) []float64 {
@@ -497,24 +449,6 @@ func numbers(s string) []float64 {
 		out = append(out, v)
 	}
 	return out
-}
-
-func freePort() string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-func median(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if len(s) == 0 {
-		return 0
-	}
-	return s[len(s)/2]
 }
 
 func mean(xs []float64) float64 {

@@ -21,24 +21,21 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/imgproxy-team/imgproxy/internal/urlsig"
+	"github.com/imgproxy-team/imgproxy/scripts/bench/internal/measure"
 )
 
 type settings struct {
@@ -147,7 +144,7 @@ func run(s settings) (*results, error) {
 			return nil, err
 		}
 		n += len(urls)
-		if err := a.waitMetric(`imgproxy_cache_shared_writes_total{result="written"}`, float64(n)); err != nil {
+		if err := a.waitMetric("imgproxy_cache_shared_writes_total", `result="written"`, float64(n)); err != nil {
 			return nil, err
 		}
 		if err := phase(client, b, urls, shared); err != nil {
@@ -156,13 +153,13 @@ func run(s settings) (*results, error) {
 	}
 	res := &results{Requests: n, Paths: []*path{miss, disk, shared}, AWritesExpected: n}
 	for _, p := range res.Paths {
-		p.MedianMs, p.P90Ms = quantile(p.all, 0.5), quantile(p.all, 0.9)
-		p.CPUMsReq = float64(p.cpuTicks) * 1000 / clockTicks / float64(len(p.all))
+		p.MedianMs, p.P90Ms = measure.Median(p.all), measure.Quantile(p.all, 0.9)
+		p.CPUMsReq = float64(p.cpuTicks) * 1000 / measure.ClockTicks / float64(len(p.all))
 	}
-	if res.BTransforms, err = b.metric("imgproxy_transform_duration_seconds_count"); err != nil {
+	if res.BTransforms, err = b.metric("imgproxy_transform_duration_seconds_count", ""); err != nil {
 		return nil, err
 	}
-	if res.BOriginFetches, err = b.metric("imgproxy_origin_fetches_total"); err != nil {
+	if res.BOriginFetches, err = b.metric("imgproxy_origin_fetches_total", ""); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -171,7 +168,7 @@ func run(s settings) (*results, error) {
 // phase asks srv for every URL in turn, checks that each answer came from
 // the path's tier, and adds the times and the server's CPU to p.
 func phase(c *http.Client, srv *server, urls []string, p *path) error {
-	t0, err := srv.cpuTicks()
+	t0, err := srv.CPUTicks()
 	if err != nil {
 		return err
 	}
@@ -193,13 +190,13 @@ func phase(c *http.Client, srv *server, urls []string, p *path) error {
 		}
 		times = append(times, ms)
 	}
-	t1, err := srv.cpuTicks()
+	t1, err := srv.CPUTicks()
 	if err != nil {
 		return err
 	}
 	p.cpuTicks += t1 - t0
 	p.all = append(p.all, times...)
-	p.RoundMedMs = append(p.RoundMedMs, quantile(times, 0.5))
+	p.RoundMedMs = append(p.RoundMedMs, measure.Median(times))
 	return nil
 }
 
@@ -208,8 +205,8 @@ func (r *results) print(w io.Writer, s settings) {
 		s.rounds, s.perRound, s.fm, s.q, s.width, len(s.keys))
 	fmt.Fprintf(w, "%-62s %10s %9s %11s %13s\n", "path", "median ms", "p90 ms", "CPU ms/req", "vs transform")
 	for _, p := range r.Paths {
-		fmt.Fprintf(w, "%-62s %10.2f %9.2f %11.2f %12.3fx\n", p.Name, median(p.RoundMedMs), p.P90Ms, p.CPUMsReq,
-			median(p.RoundMedMs)/median(r.Paths[0].RoundMedMs))
+		fmt.Fprintf(w, "%-62s %10.2f %9.2f %11.2f %12.3fx\n", p.Name, measure.Median(p.RoundMedMs), p.P90Ms, p.CPUMsReq,
+			measure.Median(p.RoundMedMs)/measure.Median(r.Paths[0].RoundMedMs))
 	}
 	fmt.Fprintf(w, "B, for its %d shared hits: %.0f transforms, %.0f original fetches (by its metrics)\n",
 		r.Requests, r.BTransforms, r.BOriginFetches)
@@ -218,8 +215,8 @@ func (r *results) print(w io.Writer, s settings) {
 // ---------------------------------------------------------------- servers
 
 type server struct {
+	*measure.Proc
 	name, base, admin string
-	cmd               *exec.Cmd
 	log               *os.File
 }
 
@@ -230,7 +227,7 @@ func start(s settings, name, dir string) (*server, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	addr, admin := freePort(), freePort()
+	addr, admin := fmt.Sprintf("127.0.0.1:%d", measure.FreePort()), fmt.Sprintf("127.0.0.1:%d", measure.FreePort())
 	log, err := os.Create(dir + ".log")
 	if err != nil {
 		return nil, err
@@ -250,10 +247,11 @@ func start(s settings, name, dir string) (*server, error) {
 		"IMGPROXY_CACHE_SHARED_BUCKET=" + s.results,
 	}
 	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
+	p, err := measure.Start(cmd)
+	if err != nil {
 		return nil, err
 	}
-	srv := &server{name: name, base: "http://" + addr, admin: "http://" + admin, cmd: cmd, log: log}
+	srv := &server{Proc: p, name: name, base: "http://" + addr, admin: "http://" + admin, log: log}
 	last := ""
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		if res, err := http.Get(srv.base + "/readyz"); err == nil {
@@ -272,67 +270,25 @@ func start(s settings, name, dir string) (*server, error) {
 }
 
 func (s *server) stop() {
-	s.cmd.Process.Signal(os.Interrupt)
-	done := make(chan struct{})
-	go func() { s.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		s.cmd.Process.Kill()
-		<-done
-	}
+	s.Stop()
 	s.log.Close()
 }
 
-// clockTicks is USER_HZ, the unit of /proc/PID/stat's times: 100 on
-// every Linux this runs on.
-const clockTicks = 100
-
-// cpuTicks is the server's user and system time so far.
-func (s *server) cpuTicks() (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
-	if err != nil {
-		return 0, err
-	}
-	_, rest, ok := strings.Cut(string(b), ") ")
-	f := strings.Fields(rest)
-	if !ok || len(f) < 13 {
-		return 0, errors.New("unreadable /proc stat")
-	}
-	u, _ := strconv.ParseInt(f[11], 10, 64)
-	sys, _ := strconv.ParseInt(f[12], 10, 64)
-	return u + sys, nil
-}
-
-// metric is the sum of a metric's samples whose name and labels start with
-// name.
-func (s *server) metric(name string) (float64, error) {
-	res, err := http.Get(s.admin + "/metrics")
-	if err != nil {
-		return 0, err
-	}
-	defer res.Body.Close()
-	sum := 0.0
-	sc := bufio.NewScanner(res.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		if i := strings.LastIndexByte(line, ' '); i > 0 && (line[:i] == name || strings.HasPrefix(line, name+"{")) {
-			v, _ := strconv.ParseFloat(line[i+1:], 64)
-			sum += v
-		}
-	}
-	return sum, sc.Err()
+// metric is the sum of a metric's samples whose labels match labels.
+func (s *server) metric(name, labels string) (float64, error) {
+	m, err := measure.Metrics(s.admin + "/metrics")
+	return measure.MetricSum(m, name, labels), err
 }
 
 // waitMetric waits until a metric reaches at least want.
-func (s *server) waitMetric(name string, want float64) error {
+func (s *server) waitMetric(name, labels string, want float64) error {
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		v, err := s.metric(name)
+		v, err := s.metric(name, labels)
 		if err == nil && v >= want {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("imgproxy %s: %s is %v after 30 s, want %v (%v)", s.name, name, v, want, err)
+			return fmt.Errorf("imgproxy %s: %s{%s} is %v after 30 s, want %v (%v)", s.name, name, labels, v, want, err)
 		}
 	}
 }
@@ -346,23 +302,3 @@ func keyRing() (*urlsig.KeyRing, error) {
 	}
 	return urlsig.NewKeyRing(keys)
 }
-
-func freePort() string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-func quantile(xs []float64, q float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	return s[min(len(s)-1, int(q*float64(len(s))))]
-}
-
-func median(xs []float64) float64 { return quantile(xs, 0.5) }
