@@ -121,7 +121,7 @@ func TestFleet(t *testing.T) {
 			}
 		}
 		waitUntil(t, "/readyz to show the shared tier failing", func() bool {
-			return strings.Contains(get(t, p.base+"/readyz"), "degraded: shared cache tier failing")
+			return strings.Contains(httpGet(t, p.base+"/readyz").body, "degraded: shared cache tier failing")
 		})
 	}
 }
@@ -146,23 +146,12 @@ func fetch(t *testing.T, p *serverProcess, path string) (tier string, w, h int) 
 	return res.Header.Get("X-Cache"), cfg.Width, cfg.Height
 }
 
-func get(t *testing.T, url string) string {
-	t.Helper()
-	res, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return string(b)
-}
-
 // metric sums the samples of a metric on the server's /metrics whose line
 // starts with name (a name, or a name and its labels).
 func metric(t *testing.T, p *serverProcess, name string) float64 {
 	t.Helper()
 	var sum float64
-	sc := bufio.NewScanner(strings.NewReader(get(t, "http://"+p.admin+"/metrics")))
+	sc := bufio.NewScanner(strings.NewReader(httpGet(t, "http://"+p.admin+"/metrics").body))
 	for sc.Scan() {
 		line := sc.Text()
 		if !strings.HasPrefix(line, name) || strings.HasPrefix(line, "#") {
