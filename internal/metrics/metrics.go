@@ -8,7 +8,9 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -45,7 +47,23 @@ type Metrics struct {
 	transforms    *prometheus.HistogramVec
 	originFetches *prometheus.HistogramVec
 	originErrors  *prometheus.CounterVec
+
+	// resolved holds each status and tier's instruments once looked up:
+	// WithLabelValues hashes its labels under a lock on every call, and
+	// formatting the status allocates, which a hit should not pay.
+	resolved [len(tiers)][600]atomic.Pointer[requestInstruments]
 }
+
+// requestInstruments are one status and tier's counter and latency
+// histogram.
+type requestInstruments struct {
+	count   prometheus.Counter
+	latency prometheus.Observer
+}
+
+// tiers are the values of the cache label; "none" is a request that looked
+// nothing up.
+var tiers = [...]string{"none", string(cache.TierMemory), string(cache.TierDisk), string(cache.TierShared), string(cache.TierMiss)}
 
 // New registers every metric.
 func New(src Sources) *Metrics {
@@ -87,8 +105,22 @@ func (m *Metrics) ObserveRequest(status int, tier string, d time.Duration) {
 	if tier == "" {
 		tier = "none"
 	}
-	m.requests.WithLabelValues(strconv.Itoa(status), tier).Inc()
-	m.latency.WithLabelValues(tier).Observe(d.Seconds())
+	ti := slices.Index(tiers[:], tier)
+	if ti < 0 || status < 0 || status >= len(m.resolved[0]) {
+		m.requests.WithLabelValues(strconv.Itoa(status), tier).Inc()
+		m.latency.WithLabelValues(tier).Observe(d.Seconds())
+		return
+	}
+	slot := &m.resolved[ti][status]
+	in := slot.Load()
+	if in == nil {
+		// Two requests may both get here: they resolve the same
+		// instruments, so either store is right.
+		in = &requestInstruments{m.requests.WithLabelValues(strconv.Itoa(status), tier), m.latency.WithLabelValues(tier)}
+		slot.Store(in)
+	}
+	in.count.Inc()
+	in.latency.Observe(d.Seconds())
 }
 
 // ObserveTransform records one libvips transform.

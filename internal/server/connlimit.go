@@ -1,7 +1,6 @@
 package server
 
 import (
-	"container/list"
 	"io"
 	"net"
 	"net/http"
@@ -21,11 +20,21 @@ type ConnLimiter struct {
 	max int
 
 	mu    sync.Mutex
-	conns map[net.Conn]*list.Element // open connections; the element is set while idle
-	idle  list.List                  // idle connections, longest idle at the front
+	conns map[net.Conn]*tracked // open connections
+	idle  tracked               // sentinel of the idle ring: longest idle at idle.next
+	nIdle int
 
 	refused    int64
 	idleClosed int64
+}
+
+// tracked is one open connection, linked into the idle ring while idle.
+// It lives as long as the connection, so that a request's two state
+// changes (active, then idle) allocate nothing: a container/list element
+// per idle period was one allocation per request on the hit path.
+type tracked struct {
+	c          net.Conn
+	prev, next *tracked // nil while active
 }
 
 // ConnStats is a snapshot of a ConnLimiter.
@@ -39,7 +48,26 @@ type ConnStats struct {
 
 // NewConnLimiter returns a limiter of n open connections (at least 1).
 func NewConnLimiter(n int) *ConnLimiter {
-	return &ConnLimiter{max: max(n, 1), conns: make(map[net.Conn]*list.Element)}
+	l := &ConnLimiter{max: max(n, 1), conns: make(map[net.Conn]*tracked)}
+	l.idle.prev, l.idle.next = &l.idle, &l.idle
+	return l
+}
+
+// pushIdle links t at the back of the idle ring (the most recent).
+func (l *ConnLimiter) pushIdle(t *tracked) {
+	t.prev, t.next = l.idle.prev, &l.idle
+	t.prev.next, l.idle.prev = t, t
+	l.nIdle++
+}
+
+// unlinkIdle takes t out of the idle ring, if it is in it.
+func (l *ConnLimiter) unlinkIdle(t *tracked) {
+	if t.next == nil {
+		return
+	}
+	t.prev.next, t.next.prev = t.next, t.prev
+	t.prev, t.next = nil, nil
+	l.nIdle--
 }
 
 // Listener returns ln with every connection it accepts counted against the
@@ -53,7 +81,7 @@ func (l *ConnLimiter) Listener(ln net.Listener) net.Listener {
 func (l *ConnLimiter) Stats() ConnStats {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return ConnStats{Max: l.max, Open: len(l.conns), Idle: l.idle.Len(), Refused: l.refused, IdleClosed: l.idleClosed}
+	return ConnStats{Max: l.max, Open: len(l.conns), Idle: l.nIdle, Refused: l.refused, IdleClosed: l.idleClosed}
 }
 
 // admit counts c in, closing the longest idle connection when at the
@@ -62,19 +90,20 @@ func (l *ConnLimiter) admit(c net.Conn) bool {
 	l.mu.Lock()
 	var victim net.Conn
 	if len(l.conns) >= l.max {
-		front := l.idle.Front()
-		if front == nil {
+		oldest := l.idle.next
+		if oldest == &l.idle {
 			l.refused++
 			l.mu.Unlock()
 			return false
 		}
 		// Forgotten here rather than when the server reports it closed,
 		// so that the count never passes the bound.
-		victim = l.idle.Remove(front).(net.Conn)
+		l.unlinkIdle(oldest)
+		victim = oldest.c
 		delete(l.conns, victim)
 		l.idleClosed++
 	}
-	l.conns[c] = nil
+	l.conns[c] = &tracked{c: c}
 	l.mu.Unlock()
 	if victim != nil {
 		// As the server's own idle timeout does; a request that was
@@ -89,17 +118,14 @@ func (l *ConnLimiter) admit(c net.Conn) bool {
 func (l *ConnLimiter) track(c net.Conn, s http.ConnState) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	e, ok := l.conns[c]
+	t, ok := l.conns[c]
 	if !ok { // closed by admit to make room, or not accepted through us
 		return
 	}
-	if e != nil {
-		l.idle.Remove(e)
-		l.conns[c] = nil
-	}
+	l.unlinkIdle(t)
 	switch s {
 	case http.StateIdle:
-		l.conns[c] = l.idle.PushBack(c)
+		l.pushIdle(t)
 	case http.StateClosed, http.StateHijacked:
 		delete(l.conns, c)
 	}

@@ -22,6 +22,7 @@ func (h *Handler) serveImage(ctx context.Context, st *scratch, r *http.Request) 
 	// Canonical means values too (no "w=0100"), so parameters are checked
 	// with the rest of the form, before the signature: all of it is CPU on
 	// the client's own bytes.
+	now := h.cfg.Now() // one clock read for the expiry and the header
 	err := urlsig.ParseInto(requestTarget(r), u)
 	if err == nil {
 		info.key = u.Key
@@ -31,7 +32,7 @@ func (h *Handler) serveImage(ctx context.Context, st *scratch, r *http.Request) 
 		err = h.cfg.Ring.Verify(u)
 	}
 	if err == nil {
-		err = u.CheckExpiry(h.cfg.Now())
+		err = u.CheckExpiry(now)
 	}
 	if err != nil {
 		h.fail(w, r, info, err)
@@ -48,7 +49,7 @@ func (h *Handler) serveImage(ctx context.Context, st *scratch, r *http.Request) 
 	if opts.Version == "" {
 		policy = &h.ccBare
 	}
-	cc := policy.header(opts.Expires, h.cfg.Now())
+	cc := policy.header(opts.Expires, now)
 
 	// Hits first: they need no deadline, no flight and no rate limit.
 	e, tier, hit := h.cache.Lookup(u.Key, key)
