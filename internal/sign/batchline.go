@@ -99,6 +99,15 @@ func parseBatchLine(line []byte) (in batchIn, key string, err error) {
 	if !utf8.Valid(line) {
 		return in, "", errors.New("bad JSON: not valid UTF-8")
 	}
+	if in, key, ok := fastBatchLine(line); ok {
+		return in, key, nil
+	}
+	return fullBatchLine(line)
+}
+
+// fullBatchLine is parseBatchLine's reading of any line by all the rules,
+// with encoding/json.
+func fullBatchLine(line []byte) (in batchIn, key string, err error) {
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(line, &fields); err != nil {
 		if _, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
