@@ -109,6 +109,28 @@ func TestMemoryHitAllocatesNothing(t *testing.T) {
 	}
 }
 
+// Refusing a forged URL allocates nothing of ours either: a flood of them
+// should cost no more than it must.
+func TestForgedAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes sync.Pool drop items on purpose")
+	}
+	h, s := benchHandler(t, "", 64<<20)
+	u, _ := s.URL("a.jpg", []urlsig.Param{{Name: "w", Value: "100"}, {Name: "fm", Value: "webp"}})
+	forged := []byte(u)
+	forged[len(forged)-5] ^= 1
+	req, _ := http.NewRequestWithContext(context.Background(), "GET", string(forged), nil)
+	req.RequestURI = string(forged)
+	w := &discard{h: http.Header{}}
+	h.ServeHTTP(w, req) // makes the kept response
+	if n := testing.AllocsPerRun(100, func() {
+		clear(w.h)
+		h.ServeHTTP(w, req)
+	}); n != 0 {
+		t.Errorf("a forged URL allocates %v times", n)
+	}
+}
+
 // BenchmarkMemoryHitLogged is BenchmarkMemoryHit with the access log on:
 // one JSON line per request, written to /dev/null through the writer
 // serve uses, so that what the log costs is measured (a write call each

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/imgproxy-team/imgproxy/internal/origin"
@@ -36,10 +37,7 @@ const statusClientGone = 499
 // client's own URL carry details; nothing about the origin, bucket,
 // endpoint or internals ever does.
 func classify(err error) (status int, public string) {
-	var rl rateLimited
 	switch {
-	case errors.As(err, &rl):
-		return http.StatusTooManyRequests, "too many new images requested; retry shortly"
 	case errors.Is(err, errMethod):
 		return http.StatusMethodNotAllowed, "only GET and HEAD"
 	case errors.Is(err, errURITooLong):
@@ -68,8 +66,25 @@ func classify(err error) (status int, public string) {
 		return http.StatusBadGateway, "origin failed"
 	case errors.Is(err, context.Canceled):
 		return statusClientGone, ""
+	case isRateLimited(err):
+		// Last: errors.As reflects, and its target escapes to the heap,
+		// which every forged URL before it would pay for.
+		return http.StatusTooManyRequests, "too many new images requested; retry shortly"
 	}
 	return http.StatusInternalServerError, "internal error"
+}
+
+func isRateLimited(err error) bool {
+	var rl rateLimited
+	return errors.As(err, &rl)
+}
+
+// retryAfter is how long a rate-limited client should wait. (In a function
+// of its own, the errors.As target is allocated only for a 429.)
+func retryAfter(err error) time.Duration {
+	var rl rateLimited
+	errors.As(err, &rl)
+	return rl.retryAfter
 }
 
 // oneLine keeps a joined multi-error on one line of the response body.
@@ -85,10 +100,9 @@ func (h *Handler) fail(w *recorder, r *http.Request, info *requestInfo, err erro
 	}
 	hdr := w.Header()
 	delete(hdr, "Vary")
-	var rl rateLimited
 	switch {
-	case status == http.StatusTooManyRequests && errors.As(err, &rl):
-		hdr["Retry-After"] = []string{strconv.Itoa(int(math.Ceil(rl.retryAfter.Seconds())))}
+	case status == http.StatusTooManyRequests:
+		hdr["Retry-After"] = []string{strconv.Itoa(int(math.Ceil(retryAfter(err).Seconds())))}
 		hdr["Cache-Control"] = noStore // it is about this client, not the URL
 	case status == http.StatusServiceUnavailable:
 		hdr["Retry-After"] = retryAfterOne
@@ -100,7 +114,11 @@ func (h *Handler) fail(w *recorder, r *http.Request, info *requestInfo, err erro
 		// missing URL without pinning a mistake for long.
 		hdr["Cache-Control"] = publicMinute
 	}
-	writeText(w, status, msg)
+	if status == http.StatusBadRequest { // the message quotes the URL
+		writeText(w, status, msg)
+		return
+	}
+	writeFixed(w, status, msg)
 }
 
 // Header values of error responses, shared: never modified. A forged URL
@@ -112,11 +130,40 @@ var (
 	textPlain     = []string{"text/plain; charset=utf-8"}
 )
 
+// writeText answers msg as plain text.
 func writeText(w http.ResponseWriter, status int, msg string) {
+	writeBody(w, status, newText(msg))
+}
+
+// writeFixed is writeText for a message from a fixed set (a literal, not
+// one quoting the request), whose response is made once and kept: refusing
+// a forged URL allocates nothing of ours.
+func writeFixed(w http.ResponseWriter, status int, msg string) {
+	t, ok := fixedTexts.Load(msg)
+	if !ok {
+		t, _ = fixedTexts.LoadOrStore(msg, newText(msg))
+	}
+	writeBody(w, status, t.(*text))
+}
+
+// fixedTexts holds writeFixed's responses by message.
+var fixedTexts sync.Map
+
+// text is a plain-text response's body and its Content-Length value.
+type text struct {
+	body   []byte
+	length []string
+}
+
+func newText(msg string) *text {
+	return &text{body: []byte(msg + "\n"), length: []string{itoa(len(msg) + 1)}}
+}
+
+func writeBody(w http.ResponseWriter, status int, t *text) {
 	h := w.Header()
 	h["Content-Type"] = textPlain
 	h["X-Content-Type-Options"] = nosniff
-	h["Content-Length"] = []string{itoa(len(msg) + 1)}
+	h["Content-Length"] = t.length
 	w.WriteHeader(status)
-	w.Write([]byte(msg + "\n"))
+	w.Write(t.body)
 }

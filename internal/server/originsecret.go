@@ -39,7 +39,7 @@ func (o *OriginSecret) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		o.log.Warn("refused: no valid origin secret", "remote", r.RemoteAddr, "method", r.Method,
 			"path", r.URL.Path, "header_present", got != "")
 		w.Header()["Cache-Control"] = noStore // about the client, not the URL
-		writeText(w, http.StatusForbidden, "forbidden")
+		writeFixed(w, http.StatusForbidden, "forbidden")
 		return
 	}
 	// Nothing downstream needs it; keep it out of anything that echoes

@@ -23,7 +23,7 @@ func (h *Handler) withinPrefix(w *recorder, r *http.Request, info *requestInfo) 
 	if !ok || !strings.HasPrefix(rest, "/") {
 		info.err = errOutsidePrefix
 		w.Header()["Cache-Control"] = publicMinute
-		writeText(w, http.StatusNotFound, "not found: outside the path prefix")
+		writeFixed(w, http.StatusNotFound, "not found: outside the path prefix")
 		return nil
 	}
 	r2 := new(http.Request)
