@@ -66,6 +66,7 @@ func runServe(cmd *cobra.Command, _ []string) error {
 		return err
 	}
 	log := newLogger(cfg.Log, cmd.ErrOrStderr())
+	setHeapFloor(cfg.Server.HeapFloor)
 	dev, _ := cmd.Flags().GetBool("dev")
 	out := cmd.OutOrStdout()
 

@@ -49,6 +49,9 @@ type Server struct {
 	RequestTimeout    time.Duration
 	IdleTimeout       time.Duration
 	ShutdownTimeout   time.Duration
+	// HeapFloor is memory the Go heap may fill with garbage before a
+	// collection while what it keeps is smaller (0: off).
+	HeapFloor int64
 }
 
 // Signing is the signing key ring and the base URL `sign` prefixes.

@@ -30,6 +30,7 @@ func (c *Config) fields() []field {
 		{"server.idle_timeout", "120s", duration(&c.Server.IdleTimeout)},
 		{"server.shutdown_timeout", "25s", duration(&c.Server.ShutdownTimeout)},
 		{"server.max_connections", "4096", integer(&c.Server.MaxConnections, 1, 1<<20)},
+		{"server.heap_floor", "32MiB", size(&c.Server.HeapFloor, 0)},
 		{"server.path_prefix", "", pathPrefix(&c.Server.PathPrefix)},
 		{"server.tls_cert", "", str(&c.Server.TLSCert)},
 		{"server.tls_key", "", str(&c.Server.TLSKey)},
