@@ -32,8 +32,9 @@
 #   BENCH_IMAGES       how many Kodak photographs to use (default 8)
 #   BENCH_WORKLOADS    which workloads (default "W1 W2 W3 W4 W5")
 #   BENCH_ONLY         a grep -E pattern over case names to run only some
-#                      (miss-dir miss-s3 mem-hit ref-bare disk-hit ref-nginx
-#                      ref-vips forged sign-batch shared), e.g. 'hit|ref-bare'
+#                      (miss-dir miss-s3 mem-hit ref-bare mem-hit-32
+#                      ref-bare-32 disk-hit ref-nginx ref-vips forged
+#                      ref-bare-403 sign-batch shared), e.g. 'hit|ref-bare'
 #   BENCH_PIN          1: wrk on CPU 0, servers and vipsthumbnail on CPU 1
 #                      (default 1 with 2 or more CPUs)
 #   BENCH_MEMORY_SIZE  memory-tier budget (default 256MiB)

@@ -14,26 +14,25 @@ import (
 )
 
 // hitCase is one server answering the workload's hit URL, imgproxy or a
-// reference: start returns it and the path wrk asks for. Each runs once per
-// repetition, in this order.
+// reference: start returns it and the path wrk asks for; conns, when set,
+// replaces the workload's connections. Each runs once per repetition, in
+// this order.
 type hitCase struct {
 	name  string
+	conns int
 	start func(b *bench, wl *workload, rep int) (p *proc, path string, err error)
 }
 
 var hitCases = []hitCase{
-	{"mem-hit", func(b *bench, wl *workload, rep int) (*proc, string, error) {
-		return b.imgproxyHit(wl, rep, "mem-hit", "memory", "IMGPROXY_CACHE_MEMORY_SIZE="+b.memorySize)
-	}},
-	{"ref-bare", func(b *bench, wl *workload, rep int) (*proc, string, error) {
-		dir := b.captured(wl)
-		p, err := b.startBare(fmt.Sprintf("%s-ref-bare-%d", wl.name, rep), filepath.Join(dir, "out."+wl.outExt), filepath.Join(dir, "headers"), 200)
-		return p, b.hitURL[wl.name], err
-	}},
-	{"disk-hit", func(b *bench, wl *workload, rep int) (*proc, string, error) {
+	{"mem-hit", 0, startMemHit},
+	{"ref-bare", 0, startRefBare},
+	// The memory-hit target holds at 32 connections too.
+	{"mem-hit-32", 32, startMemHit},
+	{"ref-bare-32", 32, startRefBare},
+	{"disk-hit", 0, func(b *bench, wl *workload, rep int) (*proc, string, error) {
 		return b.imgproxyHit(wl, rep, "disk-hit", "disk", "IMGPROXY_CACHE_MEMORY_SIZE=0")
 	}},
-	{"ref-nginx", func(b *bench, wl *workload, rep int) (*proc, string, error) {
+	{"ref-nginx", 0, func(b *bench, wl *workload, rep int) (*proc, string, error) {
 		dir := b.captured(wl)
 		cc, err := headerValue(filepath.Join(dir, "headers"), "Cache-Control")
 		if err != nil {
@@ -42,6 +41,16 @@ var hitCases = []hitCase{
 		p, err := b.startNginx(fmt.Sprintf("%s-ref-nginx-%d", wl.name, rep), filepath.Join(dir, "out."+wl.outExt), cc)
 		return p, "/out." + wl.outExt, err
 	}},
+}
+
+func startMemHit(b *bench, wl *workload, rep int) (*proc, string, error) {
+	return b.imgproxyHit(wl, rep, "mem-hit", "memory", "IMGPROXY_CACHE_MEMORY_SIZE="+b.memorySize)
+}
+
+func startRefBare(b *bench, wl *workload, rep int) (*proc, string, error) {
+	dir := b.captured(wl)
+	p, err := b.startBare(fmt.Sprintf("%s-ref-bare-%d", wl.name, rep), filepath.Join(dir, "out."+wl.outExt), filepath.Join(dir, "headers"), 200)
+	return p, b.hitURL[wl.name], err
 }
 
 func hitCaseNames() []string {
@@ -156,7 +165,11 @@ func (b *bench) hits(wl *workload) error {
 			if err != nil {
 				return err
 			}
-			run, err := b.load(wl.name, c.name, wl.connections(b), rep, p, path, "")
+			conns := wl.connections(b)
+			if c.conns > 0 {
+				conns = c.conns
+			}
+			run, err := b.load(wl.name, c.name, conns, rep, p, path, "")
 			b.stopProc(p)
 			if err != nil {
 				return err

@@ -47,7 +47,7 @@ func (b *bench) load(wl, cs string, conns, rep int, p *proc, path, urls string) 
 	}
 	cpuMs := (t1 - t0) * 1000 / measure.ClockTicks
 	rss, _ := p.StatusKiB("VmHWM")
-	run["workload"], run["case"], run["rep"] = wl, cs, rep
+	run["workload"], run["case"], run["rep"], run["connections"] = wl, cs, rep, conns
 	run["cpu_ms"], run["rss_peak_kib"] = cpuMs, rss
 	n, d := num(run["requests"]), num(run["duration_us"])
 	perReq := 0.0
