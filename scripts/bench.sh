@@ -48,6 +48,11 @@
 #                      "VIPS_CONCURRENCY=2 IMGPROXY_TRANSFORM_WORKERS=1"
 #   BENCH_OUT          folder for bench-results.json (default: a new temp folder)
 #   BENCH_KEEP         1: keep the work folder (images, logs, wrk output)
+#   BENCH_PROFILE      1: sample every pinned server run with perf (kernel
+#                      included) and print where a request's CPU goes, in
+#                      µs per request by call-stack bucket (needs pinning;
+#                      perf's own interrupts slow the runs a little, so read
+#                      the ratios from a run without it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -55,6 +60,7 @@ cd "$(dirname "$0")/.."
 step "installing what is missing"
 ensure_apt_packages wrk nginx libvips-tools curl time util-linux
 command -v versitygw >/dev/null || ensure_versitygw
+[ "${BENCH_PROFILE:-0}" != 1 ] || ensure_apt_packages linux-perf
 
 step "building bin/imgproxy and scripts/bench helpers"
 go build -o bin/imgproxy ./cmd/imgproxy

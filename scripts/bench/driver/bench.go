@@ -33,7 +33,8 @@ type bench struct {
 	alphaNames []string
 	hitURL     map[string]string
 	outBytes   map[string]int
-	procs      []*proc // started and not yet stopped
+	procs      []*proc          // started and not yet stopped
+	profiled   []map[string]any // runs with BENCH_PROFILE's buckets
 }
 
 func newBench(s settings, repo, helpers, imgproxy string) (*bench, error) {
@@ -113,12 +114,6 @@ func (b *bench) run() error {
 	if err := b.timeSign(); err != nil {
 		return err
 	}
-	step("references: vipsthumbnail, single-threaded")
-	for _, wl := range b.selected() {
-		if err := b.vipsReference(wl); err != nil {
-			return err
-		}
-	}
 	for _, wl := range b.selected() {
 		step("%s: %s", wl.name, wl.desc)
 		if !wl.missOnly && b.wants(hitCaseNames()...) {
@@ -142,6 +137,7 @@ func (b *bench) run() error {
 	if err := b.report(); err != nil {
 		return err
 	}
+	b.printProfiles()
 	if b.wants("shared") {
 		if err := b.sharedTier(); err != nil {
 			return err
@@ -377,7 +373,7 @@ func (b *bench) timeSign() error {
 // vipsReference times vipsthumbnail (VIPS_CONCURRENCY=1, pinned like the
 // servers) turning BENCH_VIPS_COUNT of the workload's originals into its
 // output; CPU from /usr/bin/time (user+sys).
-func (b *bench) vipsReference(wl *workload) error {
+func (b *bench) vipsReference(wl *workload, rep int) error {
 	if !b.wants("ref-vips") {
 		return nil
 	}
@@ -394,33 +390,31 @@ func (b *bench) vipsReference(wl *workload) error {
 		return err
 	}
 	first := filepath.Join(out, names[0]+"."+wl.outExt)
-	for rep := 1; rep <= b.reps; rep++ {
-		tf := filepath.Join(b.logs, fmt.Sprintf("%s-vips-%d.time", wl.name, rep))
-		args := append(append([]string{}, b.srvPin...), "/usr/bin/time", "-f", "%e %U %S", "-o", tf, "vipsthumbnail",
-			"--size", fmt.Sprintf("%dx", wl.w), "-o", filepath.Join(out, "%s."+wl.outExt+"["+wl.vips+"]"))
-		if _, err := command([]string{"VIPS_CONCURRENCY=1"}, args[0], append(args[1:], files...)...); err != nil {
-			return err
-		}
-		t, err := os.ReadFile(tf)
-		if err != nil {
-			return err
-		}
-		f := strings.Fields(lastLine(string(t)))
-		if len(f) != 3 {
-			return fmt.Errorf("/usr/bin/time wrote %q", t)
-		}
-		wall, user, sys := atof(f[0]), atof(f[1]), atof(f[2])
-		st, err := os.Stat(first)
-		if err != nil {
-			return err
-		}
-		cpu := (user + sys) * 1000
-		if err := b.record(map[string]any{"workload": wl.name, "case": "ref-vips", "rep": rep, "images": len(files),
-			"wall_s": wall, "cpu_ms": float64(int(cpu + 0.5)), "output_bytes": st.Size()}); err != nil {
-			return err
-		}
-		fmt.Printf("    %-3s %-12s rep %d: %d images, %.1f CPU ms/image\n", wl.name, "ref-vips", rep, len(files), cpu/float64(len(files)))
+	tf := filepath.Join(b.logs, fmt.Sprintf("%s-vips-%d.time", wl.name, rep))
+	args := append(append([]string{}, b.srvPin...), "/usr/bin/time", "-f", "%e %U %S", "-o", tf, "vipsthumbnail",
+		"--size", fmt.Sprintf("%dx", wl.w), "-o", filepath.Join(out, "%s."+wl.outExt+"["+wl.vips+"]"))
+	if _, err := command([]string{"VIPS_CONCURRENCY=1"}, args[0], append(args[1:], files...)...); err != nil {
+		return err
 	}
+	t, err := os.ReadFile(tf)
+	if err != nil {
+		return err
+	}
+	f := strings.Fields(lastLine(string(t)))
+	if len(f) != 3 {
+		return fmt.Errorf("/usr/bin/time wrote %q", t)
+	}
+	wall, user, sys := atof(f[0]), atof(f[1]), atof(f[2])
+	st, err := os.Stat(first)
+	if err != nil {
+		return err
+	}
+	cpu := (user + sys) * 1000
+	if err := b.record(map[string]any{"workload": wl.name, "case": "ref-vips", "rep": rep, "images": len(files),
+		"wall_s": wall, "cpu_ms": float64(int(cpu + 0.5)), "output_bytes": st.Size()}); err != nil {
+		return err
+	}
+	fmt.Printf("    %-3s %-12s rep %d: %d images, %.1f CPU ms/image\n", wl.name, "ref-vips", rep, len(files), cpu/float64(len(files)))
 	return nil
 }
 

@@ -185,17 +185,22 @@ func (b *bench) hits(wl *workload) error {
 	return nil
 }
 
-// misses runs, per origin, a fresh server with empty caches per run, both
-// tiers on (the disk tier in a new folder), the originals cache at
-// BENCH_MISS_ORIGINALS, not pinned (the transform pool uses both CPUs);
-// wrk walks the miss list.
+// misses runs, per repetition, the vipsthumbnail reference and then, per
+// origin, a fresh server with empty caches, both tiers on (the disk tier in
+// a new folder), the originals cache at BENCH_MISS_ORIGINALS, not pinned
+// (the transform pool uses both CPUs); wrk walks the miss list. The
+// reference runs beside the misses it is compared with, so that the
+// machine's drift over a run reaches both alike.
 func (b *bench) misses(wl *workload) error {
-	for _, origin := range []string{"dir", "s3"} {
-		cs := "miss-" + origin
-		if !b.wants(cs) {
-			continue
+	for rep := 1; rep <= b.reps; rep++ {
+		if err := b.vipsReference(wl, rep); err != nil {
+			return err
 		}
-		for rep := 1; rep <= b.reps; rep++ {
+		for _, origin := range []string{"dir", "s3"} {
+			cs := "miss-" + origin
+			if !b.wants(cs) {
+				continue
+			}
 			cache, err := os.MkdirTemp(b.work, "cache.")
 			if err != nil {
 				return err

@@ -21,6 +21,10 @@ func (b *bench) load(wl, cs string, conns, rep int, p *proc, path, urls string) 
 	if err != nil {
 		return nil, err
 	}
+	prof, err := b.startProfile(wl, cs, rep)
+	if err != nil {
+		return nil, err
+	}
 	args := append(append([]string{}, b.wrkPin...), "wrk", "-t1", "-c"+strconv.Itoa(conns), "-d"+b.duration,
 		"--timeout", "30s", "--latency", "-s", filepath.Join(b.repo, "scripts/bench/wrk.lua"), p.base()+path)
 	out, err := command([]string{"BENCH_URLS=" + urls, "BENCH_WRK_THREADS=1"}, args[0], args[1:]...)
@@ -50,6 +54,12 @@ func (b *bench) load(wl, cs string, conns, rep int, p *proc, path, urls string) 
 	run["workload"], run["case"], run["rep"], run["connections"] = wl, cs, rep, conns
 	run["cpu_ms"], run["rss_peak_kib"] = cpuMs, rss
 	n, d := num(run["requests"]), num(run["duration_us"])
+	if prof != nil {
+		if err := prof.stop(run, n); err != nil {
+			return nil, err
+		}
+		b.profiled = append(b.profiled, run)
+	}
 	perReq := 0.0
 	if n > 0 {
 		perReq = float64(cpuMs) / n

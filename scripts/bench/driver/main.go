@@ -63,6 +63,7 @@ type settings struct {
 	serverEnv           []string
 	kodak, out          string
 	sharedRounds        string
+	profile             bool
 }
 
 func env(name, def string) string {
@@ -89,6 +90,7 @@ func loadSettings(repo string) settings {
 		serverEnv: strings.Fields(os.Getenv("BENCH_SERVER_ENV")), kodak: env("BENCH_KODAK", filepath.Join(repo, "scripts/bench/kodak")),
 		out: os.Getenv("BENCH_OUT"), sharedRounds: env("BENCH_SHARED_ROUNDS", "5"),
 	}
+	s.profile = env("BENCH_PROFILE", "0") == "1"
 	s.pin = env("BENCH_PIN", map[bool]string{true: "1", false: "0"}[runtime.NumCPU() >= 2]) == "1"
 	secs := int(mustDuration(s.duration).Seconds())
 	s.missURLs = envInt("BENCH_MISS_URLS", max(secs*2000, 20000))
