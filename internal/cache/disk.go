@@ -297,7 +297,7 @@ func (d *Disk) openVerified(k, name string) (*Entry, bool) {
 	if rec == nil {
 		return nil, false
 	}
-	f, err := os.Open(name)
+	f, err := openFile(name)
 	if err != nil {
 		return nil, false
 	}
@@ -328,7 +328,7 @@ func (d *Disk) hit(k string, size int64) bool {
 // read. The file cannot change under the open descriptor: diskv replaces
 // entries by renaming.
 func readEntryFile(name string, borrow bool) (b []byte, buf *[]byte, id fileID, err error) {
-	f, err := os.Open(name)
+	f, err := openFile(name)
 	if err != nil {
 		return nil, nil, id, err
 	}

@@ -9,6 +9,7 @@ package cli
 // garbage reuses them, so the floor costs resident memory only as garbage
 // fills it. Once the memory tier holds more than the floor, it changes
 // nothing.
+//
 //lint:ignore U1000 held for the collector to count, never read
 var heapFloor []byte
 
