@@ -391,23 +391,9 @@ func applyTargets(rows []*Row, budgetMiB float64, conns int) {
 	for _, r := range rows {
 		switch r.Case {
 		case "mem-hit-32":
-			if ref := find(rows, r.Workload, "ref-bare-32"); ref != nil {
-				r.Reference = "bare Go @32"
-				r.RPSRatio = ratio(r.RPS, ref.RPS)
-				r.CPURatio = ratio(r.CPUms, ref.CPUms)
-				r.Targets = append(r.Targets,
-					target("rps vs bare Go", r.RPSRatio, ">=", 0.9),
-					target("CPU/req vs bare Go", r.CPURatio, "<=", 1.5))
-			}
+			memoryHitTargets(r, find(rows, r.Workload, "ref-bare-32"), "bare Go @32")
 		case "mem-hit":
-			if ref := find(rows, r.Workload, "ref-bare"); ref != nil {
-				r.Reference = "bare Go"
-				r.RPSRatio = ratio(r.RPS, ref.RPS)
-				r.CPURatio = ratio(r.CPUms, ref.CPUms)
-				r.Targets = append(r.Targets,
-					target("rps vs bare Go", r.RPSRatio, ">=", 0.9),
-					target("CPU/req vs bare Go", r.CPURatio, "<=", 1.5))
-			}
+			memoryHitTargets(r, find(rows, r.Workload, "ref-bare"), "bare Go")
 			name := "p99 ms"
 			if conns != 64 {
 				name = fmt.Sprintf("p99 ms (at %d conns, target is at 64)", conns)
@@ -465,6 +451,20 @@ func applyTargets(rows []*Row, budgetMiB float64, conns int) {
 			}
 		}
 	}
+}
+
+// memoryHitTargets compares a memory-hit row with the bare Go server's
+// row at the same connections.
+func memoryHitTargets(r, ref *Row, name string) {
+	if ref == nil {
+		return
+	}
+	r.Reference = name
+	r.RPSRatio = ratio(r.RPS, ref.RPS)
+	r.CPURatio = ratio(r.CPUms, ref.CPUms)
+	r.Targets = append(r.Targets,
+		target("rps vs bare Go", r.RPSRatio, ">=", 0.9),
+		target("CPU/req vs bare Go", r.CPURatio, "<=", 1.5))
 }
 
 func num(v float64) string {
