@@ -5,9 +5,11 @@ package cli
 // (live data + floor) instead of Go's minimum of 4 MB: with a memory tier
 // still small, a hit server would otherwise collect every couple of MB
 // allocated by net/http and mark its whole live heap each time. The slice
-// is never written: its pages, fresh from the kernel, stay unmapped until
-// garbage reuses them, so the floor costs resident memory only as garbage
-// fills it. Once the memory tier holds more than the floor, it changes
+// is never read or written, and its pages are handed back to the kernel
+// right after the allocation (releasePages): Go zeroes a large allocation
+// that overlaps memory the heap used before, which would make every page
+// resident. So the floor costs resident memory only as garbage fills the
+// room it makes. Once the memory tier holds more than the floor, it changes
 // nothing.
 //
 //lint:ignore U1000 held for the collector to count, never read
@@ -17,5 +19,6 @@ func setHeapFloor(n int64) {
 	heapFloor = nil
 	if n > 0 {
 		heapFloor = make([]byte, n)
+		releasePages(heapFloor)
 	}
 }
