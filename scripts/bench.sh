@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks imgproxy against references measured in the same run, on the
-# same bytes, and prints one table (medians over BENCH_REPS repetitions)
+# same bytes, and prints one table (medians over BENCH_REPS or BENCH_HIT_REPS repetitions)
 # plus a JSON file. This script installs and builds; the measuring is
 # scripts/bench/driver's (workloads and cases are rows of its tables), the
 # table scripts/bench/report's.
@@ -25,8 +25,12 @@
 # transform single-threaded. Server CPU is read from /proc/PID/stat.
 #
 # Settings (environment):
-#   BENCH_DURATION     per run, a wrk duration (default 10s)
-#   BENCH_REPS         repetitions of every run (default 2)
+#   BENCH_DURATION     per miss run, a wrk duration (default 10s)
+#   BENCH_REPS         repetitions of every miss run (default 2)
+#   BENCH_HIT_DURATION per hit and forged run (default 4s)
+#   BENCH_HIT_REPS     repetitions of the hit and forged runs (default 5):
+#                      these meet the machine's drift most, so they get
+#                      more, shorter interleaved rounds
 #   BENCH_CONNECTIONS  wrk connections (default 64)
 #   BENCH_KODAK        folder of the Kodak PNGs (default scripts/bench/kodak)
 #   BENCH_IMAGES       how many Kodak photographs to use (default 8)

@@ -420,7 +420,8 @@ func (b *bench) vipsReference(wl *workload, rep int) error {
 
 // report writes meta.json and workloads.tsv and runs scripts/bench/report.
 func (b *bench) report() error {
-	step("results (medians of %d; %s per run; %d connections)", b.reps, b.duration, b.conns)
+	step("results (medians: misses of %d runs of %s, hits and forged of %d runs of %s; %d connections)",
+		b.reps, b.duration, b.hitReps, b.hitDuration, b.conns)
 	fmt.Println(b.pinNote)
 	fmt.Println()
 	var tsv strings.Builder
@@ -488,7 +489,7 @@ func (b *bench) writeMeta() error {
 		"machine": map[string]any{"cpus": runtime.NumCPU(), "cpu_model": cpuModel, "memory_kib": memKiB, "kernel": version("uname", "-r")},
 		"versions": map[string]any{"imgproxy": version(b.imgproxy, "version"), "go": version("go", "env", "GOVERSION"),
 			"libvips": version("vips", "--version"), "nginx": nginx, "wrk": wrk},
-		"settings": map[string]any{"duration": b.duration, "reps": b.reps, "connections": b.conns, "images": len(b.names),
+		"settings": map[string]any{"duration": b.duration, "reps": b.reps, "hit_duration": b.hitDuration, "hit_reps": b.hitReps, "connections": b.conns, "images": len(b.names),
 			"workloads": strings.Join(b.settings.workloads, " "), "memory_budget": b.memorySize,
 			"miss_originals_cache": b.missOriginals, "miss_urls": b.missURLs, "vips_images_per_rep": b.vipsCount,
 			"server_env": strings.Join(b.serverEnv, " ")},

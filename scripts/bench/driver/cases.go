@@ -156,7 +156,7 @@ func headerValue(file, name string) (string, error) {
 
 // hits runs every hit case BENCH_ONLY selects, once per repetition.
 func (b *bench) hits(wl *workload) error {
-	for rep := 1; rep <= b.reps; rep++ {
+	for rep := 1; rep <= b.hitReps; rep++ {
 		for _, c := range hitCases {
 			if !b.wants(c.name) {
 				continue
@@ -169,7 +169,7 @@ func (b *bench) hits(wl *workload) error {
 			if c.conns > 0 {
 				conns = c.conns
 			}
-			run, err := b.load(wl.name, c.name, conns, rep, p, path, "")
+			run, err := b.load(wl.name, c.name, conns, rep, b.hitDuration, p, path, "")
 			b.stopProc(p)
 			if err != nil {
 				return err
@@ -211,7 +211,7 @@ func (b *bench) misses(wl *workload) error {
 			if err != nil {
 				return err
 			}
-			run, err := b.load(wl.name, cs, wl.connections(b), rep, p, "/", filepath.Join(b.urls, wl.name+"-miss.txt"))
+			run, err := b.load(wl.name, cs, wl.connections(b), rep, b.duration, p, "/", filepath.Join(b.urls, wl.name+"-miss.txt"))
 			if err == nil {
 				var m string
 				if m, err = p.metrics(); err == nil {
@@ -249,7 +249,7 @@ func (b *bench) forged() error {
 	if err != nil {
 		return err
 	}
-	for rep := 1; rep <= b.reps; rep++ {
+	for rep := 1; rep <= b.hitReps; rep++ {
 		if b.wants("forged") {
 			cache, err := os.MkdirTemp(b.work, "cache.")
 			if err != nil {
@@ -264,7 +264,7 @@ func (b *bench) forged() error {
 				b.stopProc(p)
 				return err
 			}
-			run, err := b.load("forged", "forged", b.conns, rep, p, "/", list)
+			run, err := b.load("forged", "forged", b.conns, rep, b.hitDuration, p, "/", list)
 			if err == nil {
 				var m string
 				if m, err = p.metrics(); err == nil {
@@ -285,7 +285,7 @@ func (b *bench) forged() error {
 			if err != nil {
 				return err
 			}
-			run, err := b.load("forged", "ref-bare-403", b.conns, rep, p, "/", list)
+			run, err := b.load("forged", "ref-bare-403", b.conns, rep, b.hitDuration, p, "/", list)
 			b.stopProc(p)
 			if err == nil {
 				err = b.record(run)

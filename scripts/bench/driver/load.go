@@ -11,12 +11,12 @@ import (
 	"github.com/imgproxy-team/imgproxy/scripts/bench/internal/measure"
 )
 
-// load runs wrk (pinned to CPU 0 when pinning) against p for the
-// configured duration, on one path or, with urls, walking that file of
+// load runs wrk (pinned to CPU 0 when pinning) against p for duration,
+// on one path or, with urls, walking that file of
 // paths (scripts/bench/wrk.lua), and reads p's CPU time before and after
 // and its peak RSS. It returns the run's fields for the caller to extend
 // and record.
-func (b *bench) load(wl, cs string, conns, rep int, p *proc, path, urls string) (map[string]any, error) {
+func (b *bench) load(wl, cs string, conns, rep int, duration string, p *proc, path, urls string) (map[string]any, error) {
 	t0, err := p.CPUTicks()
 	if err != nil {
 		return nil, err
@@ -25,7 +25,7 @@ func (b *bench) load(wl, cs string, conns, rep int, p *proc, path, urls string) 
 	if err != nil {
 		return nil, err
 	}
-	args := append(append([]string{}, b.wrkPin...), "wrk", "-t1", "-c"+strconv.Itoa(conns), "-d"+b.duration,
+	args := append(append([]string{}, b.wrkPin...), "wrk", "-t1", "-c"+strconv.Itoa(conns), "-d"+duration,
 		"--timeout", "30s", "--latency", "-s", filepath.Join(b.repo, "scripts/bench/wrk.lua"), p.base()+path)
 	out, err := command([]string{"BENCH_URLS=" + urls, "BENCH_WRK_THREADS=1"}, args[0], args[1:]...)
 	if err != nil {

@@ -53,17 +53,21 @@ var workloads = []workload{
 type settings struct {
 	duration            string
 	reps, conns, images int
-	workloads           []string
-	only                string
-	pin                 bool
-	memorySize          string
-	missOriginals       string
-	missURLs            int
-	vipsCount           int
-	serverEnv           []string
-	kodak, out          string
-	sharedRounds        string
-	profile             bool
+	// Hits and forged URLs are cheap and steady per request but meet the
+	// machine's drift: more, shorter interleaved rounds than the misses.
+	hitDuration   string
+	hitReps       int
+	workloads     []string
+	only          string
+	pin           bool
+	memorySize    string
+	missOriginals string
+	missURLs      int
+	vipsCount     int
+	serverEnv     []string
+	kodak, out    string
+	sharedRounds  string
+	profile       bool
 }
 
 func env(name, def string) string {
@@ -84,6 +88,7 @@ func envInt(name string, def int) int {
 func loadSettings(repo string) settings {
 	s := settings{
 		duration: env("BENCH_DURATION", "10s"), reps: envInt("BENCH_REPS", 2), conns: envInt("BENCH_CONNECTIONS", 64),
+		hitDuration: env("BENCH_HIT_DURATION", "4s"), hitReps: envInt("BENCH_HIT_REPS", 5),
 		images: envInt("BENCH_IMAGES", 8), workloads: strings.Fields(env("BENCH_WORKLOADS", "W1 W2 W3 W4 W5")),
 		only: env("BENCH_ONLY", "."), memorySize: env("BENCH_MEMORY_SIZE", "256MiB"),
 		missOriginals: env("BENCH_MISS_ORIGINALS", "0"), vipsCount: envInt("BENCH_VIPS_COUNT", 24),
@@ -92,6 +97,7 @@ func loadSettings(repo string) settings {
 	}
 	s.profile = env("BENCH_PROFILE", "0") == "1"
 	s.pin = env("BENCH_PIN", map[bool]string{true: "1", false: "0"}[runtime.NumCPU() >= 2]) == "1"
+	mustDuration(s.hitDuration)
 	secs := int(mustDuration(s.duration).Seconds())
 	s.missURLs = envInt("BENCH_MISS_URLS", max(secs*2000, 20000))
 	return s
@@ -103,7 +109,7 @@ func mustDuration(d string) time.Duration {
 	}
 	v, err := time.ParseDuration(d)
 	if err != nil {
-		log.Fatalf("bench: BENCH_DURATION=%q: %v", d, err)
+		log.Fatalf("bench: duration %q: %v", d, err)
 	}
 	return v
 }
