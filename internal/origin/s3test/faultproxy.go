@@ -33,6 +33,7 @@ type FaultProxy struct {
 	fault    atomic.Int32
 	delay    atomic.Int64
 	requests atomic.Int64
+	accepted atomic.Int64
 	wg       sync.WaitGroup
 
 	mu    sync.Mutex
@@ -85,6 +86,9 @@ func (p *FaultProxy) Set(f Fault, delay time.Duration) {
 // tell: one per connection for Refuse).
 func (p *FaultProxy) Requests() int64 { return p.requests.Load() }
 
+// Connections counts the client connections the proxy has accepted.
+func (p *FaultProxy) Connections() int64 { return p.accepted.Load() }
+
 func (p *FaultProxy) serve() {
 	defer p.wg.Done()
 	for {
@@ -92,6 +96,7 @@ func (p *FaultProxy) serve() {
 		if err != nil {
 			return
 		}
+		p.accepted.Add(1)
 		p.track(c, true)
 		p.wg.Add(1)
 		go func() {
