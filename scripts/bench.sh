@@ -54,7 +54,9 @@
 #   BENCH_KEEP         1: keep the work folder (images, logs, wrk output)
 #   BENCH_PROFILE      1: sample every pinned server run with perf (kernel
 #                      included) and print where a request's CPU goes, in
-#                      µs per request by call-stack bucket (needs pinning;
+#                      µs per request by call-stack bucket, and every miss
+#                      run and vipsthumbnail by process, in ms per request
+#                      or image by library (hits need pinning;
 #                      perf's own interrupts slow the runs a little, so read
 #                      the ratios from a run without it)
 set -euo pipefail

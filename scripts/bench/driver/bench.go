@@ -393,6 +393,11 @@ func (b *bench) vipsReference(wl *workload, rep int) error {
 	tf := filepath.Join(b.logs, fmt.Sprintf("%s-vips-%d.time", wl.name, rep))
 	args := append(append([]string{}, b.srvPin...), "/usr/bin/time", "-f", "%e %U %S", "-o", tf, "vipsthumbnail",
 		"--size", fmt.Sprintf("%dx", wl.w), "-o", filepath.Join(out, "%s."+wl.outExt+"["+wl.vips+"]"))
+	var prof *profiler
+	if b.profile {
+		prof = &profiler{data: filepath.Join(b.logs, fmt.Sprintf("%s-ref-vips-%d.perf", wl.name, rep)), miss: true, hz: missProfileHz}
+		args = append([]string{"perf", "record", "-q", "-g", "-F", fmt.Sprint(prof.hz), "-o", prof.data, "--"}, args...)
+	}
 	if _, err := command([]string{"VIPS_CONCURRENCY=1"}, args[0], append(args[1:], files...)...); err != nil {
 		return err
 	}
@@ -410,8 +415,15 @@ func (b *bench) vipsReference(wl *workload, rep int) error {
 		return err
 	}
 	cpu := (user + sys) * 1000
-	if err := b.record(map[string]any{"workload": wl.name, "case": "ref-vips", "rep": rep, "images": len(files),
-		"wall_s": wall, "cpu_ms": float64(int(cpu + 0.5)), "output_bytes": st.Size()}); err != nil {
+	run := map[string]any{"workload": wl.name, "case": "ref-vips", "rep": rep, "images": len(files),
+		"wall_s": wall, "cpu_ms": float64(int(cpu + 0.5)), "output_bytes": st.Size()}
+	if prof != nil {
+		if err := prof.read(run, float64(len(files))); err != nil {
+			return err
+		}
+		b.profiled = append(b.profiled, run)
+	}
+	if err := b.record(run); err != nil {
 		return err
 	}
 	fmt.Printf("    %-3s %-12s rep %d: %d images, %.1f CPU ms/image\n", wl.name, "ref-vips", rep, len(files), cpu/float64(len(files)))

@@ -21,7 +21,7 @@ func (b *bench) load(wl, cs string, conns, rep int, duration string, p *proc, pa
 	if err != nil {
 		return nil, err
 	}
-	prof, err := b.startProfile(wl, cs, rep)
+	prof, err := b.startProfile(wl, cs, rep, p.Cmd.Process.Pid)
 	if err != nil {
 		return nil, err
 	}
