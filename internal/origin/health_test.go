@@ -74,44 +74,47 @@ var (
 )
 
 func TestHealthCountsConsecutiveFailures(t *testing.T) {
+	// Listings fail throughout: Err starts a probe once failing, and a
+	// probe that succeeded in the background would end the failure
+	// between Err and Stats.
 	for _, tc := range []struct {
 		name    string
 		run     func(h *origin.Health, o *scripted, c *fakeClock)
 		failing bool
 	}{
 		{"two failures are not enough", func(h *origin.Health, o *scripted, c *fakeClock) {
-			o.set(errFailed, nil)
+			o.set(errFailed, errFailed)
 			fetchN(h, 2)
 		}, false},
 		{"three failures", func(h *origin.Health, o *scripted, c *fakeClock) {
-			o.set(errFailed, nil)
+			o.set(errFailed, errFailed)
 			fetchN(h, 3)
 		}, true},
 		{"timeouts count", func(h *origin.Health, o *scripted, c *fakeClock) {
-			o.set(errTimeout, nil)
+			o.set(errTimeout, errFailed)
 			fetchN(h, 3)
 		}, true},
 		{"404s are answers", func(h *origin.Health, o *scripted, c *fakeClock) {
-			o.set(errNotFound, nil)
+			o.set(errNotFound, errFailed)
 			fetchN(h, 10)
 		}, false},
 		{"a 404 breaks the streak", func(h *origin.Health, o *scripted, c *fakeClock) {
-			o.set(errFailed, nil)
+			o.set(errFailed, errFailed)
 			fetchN(h, 2)
-			o.set(errNotFound, nil)
+			o.set(errNotFound, errFailed)
 			fetchN(h, 1)
-			o.set(errFailed, nil)
+			o.set(errFailed, errFailed)
 			fetchN(h, 2)
 		}, false},
 		{"failures spread beyond the window", func(h *origin.Health, o *scripted, c *fakeClock) {
-			o.set(errFailed, nil)
+			o.set(errFailed, errFailed)
 			for range 5 {
 				fetchN(h, 1)
 				c.add(40 * time.Second)
 			}
 		}, false},
 		{"recovers on the next success", func(h *origin.Health, o *scripted, c *fakeClock) {
-			o.set(errFailed, nil)
+			o.set(errFailed, errFailed)
 			fetchN(h, 3)
 			o.set(nil, nil)
 			fetchN(h, 1)
