@@ -13,7 +13,7 @@ import (
 // Misses from several clients at once fetch their originals over S3
 // connections that are kept and reused, not one new connection per GET:
 // counted by a TCP proxy between the server and a real S3 server. With the
-// originals cache off, every miss is a GET.
+// originals cache off, every miss is a GET (or shares one in flight).
 func TestOriginConnectionsReused(t *testing.T) {
 	const clients, perClient, originals = 6, 8, 4
 	bucket := s3test.Bucket(t)
@@ -47,7 +47,7 @@ func TestOriginConnectionsReused(t *testing.T) {
 	// At most one connection per client in flight at once; a transport that
 	// did not keep them would open one per GET (48).
 	if n := proxy.Connections() - before; n < 1 || n > clients {
-		t.Errorf("%d S3 connections for %d GETs from %d clients at a time; want at most %d", n, clients*perClient, clients, clients)
+		t.Errorf("%d S3 connections for %d misses from %d clients at a time; want at most %d", n, clients*perClient, clients, clients)
 	}
-	t.Logf("%d GETs over %d connections", clients*perClient, proxy.Connections()-before)
+	t.Logf("%d misses over %d connections", clients*perClient, proxy.Connections()-before)
 }
