@@ -44,10 +44,12 @@ func TestOriginConnectionsReused(t *testing.T) {
 	for e := range errs {
 		t.Error(e)
 	}
-	// At most one connection per client in flight at once; a transport that
-	// did not keep them would open one per GET (48).
-	if n := proxy.Connections() - before; n < 1 || n > clients {
-		t.Errorf("%d S3 connections for %d misses from %d clients at a time; want at most %d", n, clients*perClient, clients, clients)
+	// At most one GET per client in flight at once, and a connection whose
+	// response just ended may not be back in the pool yet when another
+	// starts (net/http returns it from its read loop), so a couple more may
+	// be dialled. Without reuse it is one per GET: 46 for 48 misses.
+	if n, most := proxy.Connections()-before, int64(clients+2); n < 1 || n > most {
+		t.Errorf("%d S3 connections for %d misses from %d clients at a time; want at most %d", n, clients*perClient, clients, most)
 	}
 	t.Logf("%d misses over %d connections", clients*perClient, proxy.Connections()-before)
 }
